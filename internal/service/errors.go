@@ -1,0 +1,32 @@
+package service
+
+import "errors"
+
+// Sentinel errors of the service. Front ends translate them (HTTP status
+// codes, RESP error strings) with errors.Is; everything below wraps them
+// with context.
+var (
+	ErrKeyEmpty        = errors.New("key is empty")
+	ErrKeyTooLarge     = errors.New("key too large")
+	ErrValueTooLarge   = errors.New("value too large")
+	ErrRequestTooLarge = errors.New("request too large")
+	ErrInvalid         = errors.New("invalid request")
+	ErrCompacted       = errors.New("revision has been compacted")
+	ErrFutureRevision  = errors.New("revision is in the future")
+	ErrDuplicateKey    = errors.New("duplicate key in txn branch")
+	ErrTimeout         = errors.New("request timed out; the outcome of a write is unknown")
+	ErrNoLeader        = errors.New("no leader: the cluster cannot reach a quorum")
+	ErrStopped         = errors.New("server is stopping")
+	ErrMemberNotFound  = errors.New("member not found")
+	ErrMemberExists    = errors.New("member already exists")
+	ErrNotLearner      = errors.New("member is not a learner")
+	ErrNotReady        = errors.New("node is not ready")
+)
+
+// Limits on user input (documented in docs/API.md).
+const (
+	MaxKeySize   = 4 << 10 // 4 KiB
+	MaxValueSize = 8 << 20 // 8 MiB
+	MaxTxnOps    = 1024    // compares and ops per txn branch
+	MaxScanLimit = 100_000 // keys returned by one range request
+)
