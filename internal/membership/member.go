@@ -16,7 +16,11 @@ type Member struct {
 	PeerAddr string `json:"peer_addr"`
 	HTTPAddr string `json:"http_addr,omitempty"`
 	RESPAddr string `json:"resp_addr,omitempty"`
-	Learner  bool   `json:"learner,omitempty"`
+	// Learner is the member's current raft role: a non-voting replica.
+	Learner bool `json:"learner,omitempty"`
+	// ReadOnly marks a node started with --learner: it stays a learner and
+	// is never promoted to voter automatically.
+	ReadOnly bool `json:"read_only,omitempty"`
 }
 
 // IDFromName derives a node's raft ID from its unique name. Every node

@@ -17,7 +17,8 @@ type Entry struct {
 	Proposals [][]byte
 	// ConfChange is set for a conf change entry; ConfState is the
 	// configuration raft computed after applying it. The state machine
-	// persists ConfState (storage.ConfStateKey) with the applied index.
+	// persists ConfState (storage.MetaKey(group, storage.MetaConfState)) with
+	// the applied index.
 	ConfChange *pb.ConfChangeV2
 	ConfState  *pb.ConfState
 }

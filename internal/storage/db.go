@@ -3,8 +3,8 @@ package storage
 import (
 	"context"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"

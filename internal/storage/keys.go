@@ -17,7 +17,7 @@ const (
 // Raft state kinds (the byte after the group in the nsRaftState namespace).
 const (
 	RaftStateHard     byte = 'h' // raftpb.HardState
-	RaftStateTruncate byte = 't' // index/term of the last compacted entry, plus ConfState
+	RaftStateTruncate byte = 't' // index and term of the last compacted entry (16 bytes)
 )
 
 // ErrCorruptKey is returned when a stored key does not decode.

@@ -7,6 +7,41 @@
 //
 // Two implementations: TCP (tcp.go) for real nodes and Mem (mem.go) for
 // in-process tests, which can partition, drop and delay messages.
+//
+// # Delivery
+//
+// Delivery is best effort, as raft expects: messages may be lost (queue
+// full, connection down, peer restarting) but a single stream never
+// reorders them. Whenever the transport knows a message was lost it calls
+// Handler.ReportUnreachable so raft can fall back to probing; raft
+// retransmits what matters.
+//
+// # Wire format
+//
+// Every TCP connection is opened by the sender and starts with a 22-byte
+// handshake:
+//
+//	magic "CRFT" (4) | version 1 (1) | kind (1) | from (8) | to (8)
+//
+// kind is 1 for a message stream and 2 for a snapshot; from and to are raft
+// IDs, big-endian. The receiver closes the connection on a bad magic,
+// unknown version or kind, or a `to` that is not its own ID. Frames follow:
+//
+//	length uint32 BE | type (1) | group uvarint | payload
+//
+// where length counts the bytes after itself and must not exceed
+// MaxFrameSize. Types:
+//
+//	1 message         payload: proto raftpb.Message
+//	2 snapshot header payload: proto raftpb.Message (MsgSnap)
+//	3 snapshot chunk  payload: the next bytes of the snapshot body
+//	4 snapshot end    payload: CRC-32C of the body (uint32 BE) | body length (uint64 BE)
+//
+// A stream connection carries only type 1 frames, in one direction; the
+// sender batches them and flushes once per batch. A snapshot connection
+// carries one header, any number of chunks and one end frame; the receiver
+// then answers one byte, 1 if the handler accepted the snapshot and the
+// checksum matched, 0 otherwise, and the connection is closed.
 package transport
 
 import (
@@ -35,7 +70,11 @@ type Transport interface {
 }
 
 // Handler receives what peers send. The transport calls it from its own
-// goroutines; implementations must not block for long.
+// goroutines, several at once (one per inbound connection, per snapshot
+// transfer); implementations must be safe for concurrent use and must not
+// block for long. ReportUnreachable may also be called synchronously from
+// Send on the caller's goroutine, so it must never block. No method is
+// called after Transport.Close returns.
 type Handler interface {
 	// Receive delivers an ordinary message for group.
 	Receive(group uint64, m *pb.Message)

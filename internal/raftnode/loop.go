@@ -1,0 +1,315 @@
+package raftnode
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.etcd.io/raft/v3"
+	pb "go.etcd.io/raft/v3/raftpb"
+)
+
+// loopState is owned by the raft goroutine.
+type loopState struct {
+	rn        *raft.RawNode
+	confState *pb.ConfState
+
+	// Proposal batching buffers, reused.
+	batch    [][]byte
+	batchErr []chan error
+	frameBuf []byte
+
+	// Linearizable reads: each batch of waiting readers shares one
+	// ReadIndex request, identified by its sequence number.
+	nextRead     uint64
+	pendingReads map[uint64]*readBatch
+
+	// confWaiters maps a conf change context to callers waiting for it.
+	confWaiters map[string][]chan struct{}
+
+	entries []Entry // reused apply buffer
+	ticks   uint64
+}
+
+type readBatch struct {
+	waiters  []chan readResult
+	issuedAt uint64 // tick count when last (re)issued
+}
+
+func newLoopState(n *Node) (*loopState, error) {
+	cfg := n.cfg
+	_, cs, err := cfg.Log.InitialState()
+	if err != nil {
+		return nil, fmt.Errorf("raftnode: initial state: %w", err)
+	}
+	applied := cfg.StateMachine.AppliedIndex()
+	rc := &raft.Config{
+		ID:                        cfg.ID,
+		ElectionTick:              cfg.ElectionTicks,
+		HeartbeatTick:             cfg.HeartbeatTicks,
+		Storage:                   cfg.Log,
+		Applied:                   applied,
+		MaxSizePerMsg:             cfg.MaxSizePerMsg,
+		MaxCommittedSizePerReady:  64 << 20,
+		MaxUncommittedEntriesSize: cfg.MaxUncommittedBytes,
+		MaxInflightMsgs:           cfg.MaxInflightMsgs,
+		CheckQuorum:               true,
+		PreVote:                   true,
+		ReadOnlyOption:            raft.ReadOnlySafe,
+		StepDownOnRemoval:         true,
+		Logger:                    raftLogger{n.log.With("component", "raft")},
+	}
+	rn, err := raft.NewRawNode(rc)
+	if err != nil {
+		return nil, fmt.Errorf("raftnode: new raw node: %w", err)
+	}
+	last, err := cfg.Log.LastIndex()
+	if err != nil {
+		return nil, err
+	}
+	if last == 0 && len(cfg.Bootstrap) > 0 {
+		if err := rn.Bootstrap(cfg.Bootstrap); err != nil {
+			return nil, fmt.Errorf("raftnode: bootstrap: %w", err)
+		}
+	}
+	n.applied.applied.Store(applied)
+	if applied > 0 {
+		term, err := cfg.Log.Term(applied)
+		if err != nil {
+			return nil, fmt.Errorf("raftnode: term of applied index %d: %w", applied, err)
+		}
+		cfg.Log.SetSnapshotPoint(applied, term, cs)
+	}
+	return &loopState{
+		rn:           rn,
+		confState:    cs,
+		pendingReads: make(map[uint64]*readBatch),
+		confWaiters:  make(map[string][]chan struct{}),
+	}, nil
+}
+
+func (n *Node) run() {
+	defer close(n.donec)
+	ls := n.loop
+	ticker := time.NewTicker(n.cfg.TickInterval)
+	defer ticker.Stop()
+
+	// A lone voter need not wait an election timeout to lead.
+	if cs := ls.confState; len(n.cfg.Bootstrap) == 1 || (len(cs.GetVoters()) == 1 && cs.GetVoters()[0] == n.cfg.ID) {
+		_ = ls.rn.Campaign()
+	}
+	for {
+		select {
+		case <-ticker.C:
+			ls.rn.Tick()
+			ls.ticks++
+			n.retryReads()
+		case m := <-n.recvc:
+			n.step(m)
+			n.drainRecv()
+		case p := <-n.propc:
+			n.proposeBatch(p)
+		case ch := <-n.readc:
+			n.issueReads(ch)
+		case fn := <-n.ctrlc:
+			fn(ls.rn)
+		case <-n.failed:
+			return
+		case <-n.stopc:
+			return
+		}
+		if ls.rn.HasReady() {
+			if err := n.handleReady(); err != nil {
+				n.fail(err)
+				return
+			}
+		}
+	}
+}
+
+func (n *Node) step(m *pb.Message) {
+	if err := n.loop.rn.Step(m); err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) {
+		n.log.Debug("step failed", "type", m.GetType().String(), "from", m.GetFrom(), "err", err)
+	}
+}
+
+// drainRecv steps queued messages without blocking, so one Ready covers many.
+func (n *Node) drainRecv() {
+	for i := 0; i < 256; i++ {
+		select {
+		case m := <-n.recvc:
+			n.step(m)
+		default:
+			return
+		}
+	}
+}
+
+// proposeBatch frames p and every proposal already queued (within limits)
+// into one raft entry.
+func (n *Node) proposeBatch(first *proposal) {
+	ls := n.loop
+	ls.batch = append(ls.batch[:0], first.data)
+	ls.batchErr = append(ls.batchErr[:0], first.errc)
+	size := len(first.data)
+loop:
+	for len(ls.batch) < n.cfg.MaxBatchProposals && size < n.cfg.MaxBatchBytes {
+		select {
+		case p := <-n.propc:
+			ls.batch = append(ls.batch, p.data)
+			ls.batchErr = append(ls.batchErr, p.errc)
+			size += len(p.data)
+		default:
+			break loop
+		}
+	}
+	// raft keeps the entry's data; it must not alias the reused buffer.
+	data := appendFramed(make([]byte, 0, framedSize(ls.batch)), ls.batch)
+	err := ls.rn.Propose(data)
+	if errors.Is(err, raft.ErrProposalDropped) {
+		err = ErrProposalDropped
+	} else if err != nil {
+		err = fmt.Errorf("raftnode: propose: %w", err)
+	}
+	for i, errc := range ls.batchErr {
+		errc <- err
+		ls.batchErr[i] = nil
+		ls.batch[i] = nil
+	}
+}
+
+// issueReads starts one ReadIndex round for ch and every reader queued.
+func (n *Node) issueReads(first chan readResult) {
+	ls := n.loop
+	b := &readBatch{waiters: []chan readResult{first}, issuedAt: ls.ticks}
+loop:
+	for {
+		select {
+		case ch := <-n.readc:
+			b.waiters = append(b.waiters, ch)
+		default:
+			break loop
+		}
+	}
+	ls.nextRead++
+	ls.pendingReads[ls.nextRead] = b
+	ls.rn.ReadIndex(readCtx(ls.nextRead))
+}
+
+func readCtx(id uint64) []byte { return binary.BigEndian.AppendUint64(nil, id) }
+
+// retryReads re-issues read rounds that got no answer within an election
+// timeout (the request or its answer was lost, or the leader changed).
+func (n *Node) retryReads() {
+	ls := n.loop
+	for id, b := range ls.pendingReads {
+		if ls.ticks-b.issuedAt >= uint64(n.cfg.ElectionTicks) {
+			b.issuedAt = ls.ticks
+			ls.rn.ReadIndex(readCtx(id))
+		}
+	}
+}
+
+func (n *Node) answerReads(states []raft.ReadState) {
+	ls := n.loop
+	for _, rs := range states {
+		if len(rs.RequestCtx) != 8 {
+			continue
+		}
+		id := binary.BigEndian.Uint64(rs.RequestCtx)
+		b, ok := ls.pendingReads[id]
+		if !ok {
+			continue
+		}
+		delete(ls.pendingReads, id)
+		for _, ch := range b.waiters {
+			ch <- readResult{index: rs.Index}
+		}
+	}
+}
+
+// handleReady persists, sends, applies and advances one Ready.
+func (n *Node) handleReady() error {
+	ls := n.loop
+	rd := ls.rn.Ready()
+	if rd.SoftState != nil {
+		n.updateSoftState(rd.SoftState)
+	}
+	if hs := rd.HardState; !raft.IsEmptyHardState(hs) {
+		n.term.Store(hs.GetTerm())
+		n.commit.Store(hs.GetCommit())
+	}
+	// The leader may send appends before its own log write is durable
+	// (raft thesis 10.2.1): the write and the replication proceed in
+	// parallel. Followers must persist before acknowledging.
+	sent := false
+	if n.IsLeader() {
+		n.send(rd.Messages)
+		sent = true
+	}
+	if err := n.persist(&rd); err != nil {
+		return err
+	}
+	if !sent {
+		n.send(rd.Messages)
+	}
+	n.answerReads(rd.ReadStates)
+	if err := n.apply(rd.CommittedEntries); err != nil {
+		return err
+	}
+	ls.rn.Advance(rd)
+	return n.maybeCompact()
+}
+
+func (n *Node) updateSoftState(ss *raft.SoftState) {
+	oldLead := n.lead.Load()
+	n.state.Store(int32(ss.RaftState))
+	n.lead.Store(ss.Lead)
+	if ss.Lead != oldLead {
+		n.log.Info("leader changed", "leader", fmt.Sprintf("%x", ss.Lead), "state", ss.RaftState.String())
+		// Reads sent to the old leader will not be answered: ask again.
+		for id, b := range n.loop.pendingReads {
+			b.issuedAt = n.loop.ticks
+			n.loop.rn.ReadIndex(readCtx(id))
+		}
+	}
+	n.notifyLeaderChange()
+}
+
+// persist writes the Ready's snapshot, entries and hard state in one batch,
+// synced once.
+func (n *Node) persist(rd *raft.Ready) error {
+	b := n.cfg.DB.NewBatch()
+	defer b.Close()
+	snap := rd.Snapshot
+	hasSnap := !raft.IsEmptySnap(snap)
+	if hasSnap {
+		if err := n.restoreSnapshot(b, snap); err != nil {
+			return err
+		}
+	}
+	if len(rd.Entries) > 0 {
+		if err := n.cfg.Log.Append(b, rd.Entries); err != nil {
+			return fmt.Errorf("raftnode: append: %w", err)
+		}
+	}
+	if !raft.IsEmptyHardState(rd.HardState) {
+		if err := n.cfg.Log.SetHardState(b, rd.HardState); err != nil {
+			return fmt.Errorf("raftnode: hard state: %w", err)
+		}
+	}
+	if b.Empty() {
+		return nil
+	}
+	if err := b.Commit(rd.MustSync || hasSnap); err != nil {
+		// A failed sync must never be acknowledged: the node stops.
+		n.cfg.Log.DiscardPending()
+		return fmt.Errorf("raftnode: persist ready: %w", err)
+	}
+	n.cfg.Log.MarkDurable()
+	if hasSnap {
+		return n.afterRestore(snap)
+	}
+	return nil
+}
