@@ -117,7 +117,7 @@ type Result struct {
 // Error codes carried in Result.Err (the state machine is deterministic, so
 // errors are data, the same on every node).
 const (
-	ErrCodeCompacted    = "compacted"     // a read at a revision older than the compaction horizon
+	ErrCodeCompacted    = "compacted" // a read at a revision older than the compaction horizon
 	ErrCodeFutureRev    = "future_revision"
 	ErrCodeDuplicateKey = "duplicate_key" // a txn branch writes one key twice
 	ErrCodeInvalid      = "invalid"       // malformed request (empty key, ...)

@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cairndb/cairn/internal/server"
+	"github.com/spf13/cobra"
+)
+
+// newServerCmd is `cairn server`: run a node until SIGINT/SIGTERM.
+func newServerCmd() *cobra.Command {
+	var cfg server.Config
+	var logLevel string
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run a Cairn node",
+		Long: `Run a Cairn node. With no flags it starts (or restarts) a single-node
+cluster with its data in ./cairn-data. Restarting with the same --data-dir
+needs no bootstrap flags.
+
+  3-node local cluster:
+    cairn server --name n1 --data-dir d1 --listen-peer 127.0.0.1:7381 --listen-http 127.0.0.1:7371 \
+      --initial-cluster n1=127.0.0.1:7381,n2=127.0.0.1:7382,n3=127.0.0.1:7383
+    (and likewise n2, n3 with their own ports)
+  join a running cluster:
+    cairn server --name n4 --data-dir d4 --listen-peer 127.0.0.1:7384 --listen-http 127.0.0.1:7374 --join 127.0.0.1:7371`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return fmt.Errorf("bad --log-level %q", logLevel)
+			}
+			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			srv, err := server.Start(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "cairn node %s listening: http=%s peer=%s data-dir=%s\n",
+				cfg.Name, srv.HTTPAddr(), srv.PeerAddr(), cfg.DataDir)
+			err = srv.Wait(ctx)
+			cfg.Logger.Info("shutting down")
+			srv.Stop()
+			if errors.Is(err, server.ErrRemoved) {
+				return err
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Name, "name", "node1", "unique name of this member")
+	f.StringVar(&cfg.DataDir, "data-dir", "cairn-data", "directory for this node's data")
+	f.StringVar(&cfg.ListenPeer, "listen-peer", "127.0.0.1:7380", "address for raft traffic between nodes")
+	f.StringVar(&cfg.ListenHTTP, "listen-http", "127.0.0.1:7379", "address of the HTTP API")
+	f.StringVar(&cfg.ListenRESP, "listen-resp", "127.0.0.1:6380", "address of the Redis protocol front end")
+	f.StringVar(&cfg.InitialCluster, "initial-cluster", "", "bootstrap a new cluster: name=host:peerport,...")
+	f.StringVar(&cfg.Join, "join", "", "join a running cluster through the HTTP address of any member")
+	f.BoolVar(&cfg.Learner, "learner", false, "join as a read-only replica (never promoted to voter)")
+	f.Int64Var(&cfg.RetainRevisions, "retain-revisions", 100000, "MVCC history to keep, in revisions (negative: keep all)")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	return cmd
+}

@@ -1,0 +1,275 @@
+package command
+
+import (
+	"bytes"
+	"errors"
+	"reflect"
+	"testing"
+)
+
+func requestCases() map[string]*Request {
+	return map[string]*Request{
+		"empty":   {ID: 7},
+		"put":     {ID: 1, Put: &PutRequest{Key: []byte("k"), Value: []byte("v")}},
+		"put-all": {ID: 1<<63 | 5, Put: &PutRequest{Key: []byte("k\x00\xff"), Value: []byte("v"), PrevKV: true, Lease: -3}},
+		"put-nil-value": {
+			ID: 2, Put: &PutRequest{Key: []byte("k")},
+		},
+		"delete":       {ID: 3, Delete: &DeleteRequest{Key: []byte("a")}},
+		"delete-range": {ID: 4, Delete: &DeleteRequest{Key: []byte("a"), End: []byte("\x00"), PrevKV: true}},
+		"compact":      {ID: 5, Compact: &CompactRequest{Revision: 1 << 40}},
+		"compact-neg":  {ID: 5, Compact: &CompactRequest{Revision: -1}},
+		"txn-empty":    {ID: 6, Txn: &TxnRequest{}},
+		"txn": {ID: 8, Txn: &TxnRequest{
+			Compares: []Compare{
+				{Key: []byte("a"), Target: CompareValue, Result: CompareEqual, Value: []byte("x")},
+				{Key: []byte("b"), Target: CompareVersion, Result: CompareGreater, Int: 3},
+				{Key: []byte("c"), Target: CompareCreateRevision, Result: CompareLess, Int: -9},
+				{Key: []byte("d"), Target: CompareModRevision, Result: CompareNotEqual, Int: 1 << 50},
+				{Key: []byte("e"), Target: CompareExists, Result: CompareEqual, Int: 1},
+				{Key: []byte("f"), Target: 200, Result: 100, Value: []byte("junk"), Int: 4},
+			},
+			Success: []TxnOp{
+				{Put: &PutRequest{Key: []byte("a"), Value: []byte("1"), PrevKV: true, Lease: 9}},
+				{Delete: &DeleteRequest{Key: []byte("b"), End: []byte("c")}},
+				{Range: &RangeRequest{Key: []byte("a"), End: []byte("z"), Limit: 10, Revision: 4, KeysOnly: true}},
+				{Range: &RangeRequest{Key: []byte("a"), CountOnly: true}},
+				{},
+			},
+			Failure: []TxnOp{
+				{Range: &RangeRequest{Key: []byte("q"), KeysOnly: true, CountOnly: true}},
+			},
+		}},
+	}
+}
+
+func resultCases() map[string]*Result {
+	kv := func(k, v string, c, m, ver, l int64) *KeyValue {
+		kv := &KeyValue{CreateRevision: c, ModRevision: m, Version: ver, Lease: l}
+		if k != "" {
+			kv.Key = []byte(k)
+		}
+		if v != "" {
+			kv.Value = []byte(v)
+		}
+		return kv
+	}
+	return map[string]*Result{
+		"empty":        {ID: 1, Revision: 5},
+		"error":        {ID: 2, Revision: 5, Err: ErrCodeCompacted},
+		"put":          {ID: 3, Revision: 6, Put: &PutResult{}},
+		"put-prev":     {ID: 3, Revision: 6, Put: &PutResult{PrevKV: kv("k", "v", 2, 4, 3, 0)}},
+		"delete-none":  {ID: 4, Revision: 6, Delete: &DeleteResult{}},
+		"delete":       {ID: 4, Revision: 7, Delete: &DeleteResult{Deleted: 2, PrevKVs: []*KeyValue{kv("a", "", 1, 1, 1, 7), nil}}},
+		"txn-empty":    {ID: 5, Txn: &TxnResult{}},
+		"txn-negative": {ID: 5, Revision: -1, Txn: &TxnResult{Succeeded: false}},
+		"txn": {ID: 1<<64 - 1, Revision: 1 << 62, Txn: &TxnResult{Succeeded: true, Results: []TxnOpResult{
+			{Put: &PutResult{PrevKV: kv("a", "b", 1, 2, 2, 0)}},
+			{Put: &PutResult{}},
+			{Delete: &DeleteResult{Deleted: 1}},
+			{Range: &RangeResult{KVs: []*KeyValue{kv("a", "1", 1, 1, 1, 0), kv("b", "", 2, 3, 2, 0)}, More: true, Count: 10}},
+			{Range: &RangeResult{Count: 3}},
+			{},
+		}}},
+	}
+}
+
+func TestRequestRoundTrip(t *testing.T) {
+	for name, r := range requestCases() {
+		t.Run(name, func(t *testing.T) {
+			b := EncodeRequest(nil, r)
+			if b[0] != FormatVersion {
+				t.Fatalf("version byte %d", b[0])
+			}
+			got, err := DecodeRequest(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, r) {
+				t.Fatalf("round trip:\n got %+v\nwant %+v", got, r)
+			}
+			// Decoding copies: scribbling over the input changes nothing.
+			for i := range b {
+				b[i] = 0xee
+			}
+			if !reflect.DeepEqual(got, r) {
+				t.Fatal("decoded request aliases its input")
+			}
+		})
+	}
+}
+
+func TestResultRoundTrip(t *testing.T) {
+	for name, r := range resultCases() {
+		t.Run(name, func(t *testing.T) {
+			b := EncodeResult(nil, r)
+			got, err := DecodeResult(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, r) {
+				t.Fatalf("round trip:\n got %+v\nwant %+v", got, r)
+			}
+		})
+	}
+}
+
+// TestDecodeStrict checks that every strict prefix and every extension of a
+// valid encoding is rejected with ErrCorrupt.
+func TestDecodeStrict(t *testing.T) {
+	for name, r := range requestCases() {
+		b := EncodeRequest(nil, r)
+		for i := 0; i < len(b); i++ {
+			if _, err := DecodeRequest(b[:i]); !errors.Is(err, ErrCorrupt) {
+				t.Errorf("request %s truncated to %d: err %v", name, i, err)
+			}
+		}
+		if _, err := DecodeRequest(append(b, 0)); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("request %s with a trailing byte: err %v", name, err)
+		}
+	}
+	for name, r := range resultCases() {
+		b := EncodeResult(nil, r)
+		for i := 0; i < len(b); i++ {
+			if _, err := DecodeResult(b[:i]); !errors.Is(err, ErrCorrupt) {
+				t.Errorf("result %s truncated to %d: err %v", name, i, err)
+			}
+		}
+		if _, err := DecodeResult(append(b, 0)); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("result %s with a trailing byte: err %v", name, err)
+		}
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		b    []byte
+	}{
+		{"empty", nil},
+		{"version 0", []byte{0, tagPut, 1}},
+		{"version 2", []byte{2, tagPut, 1}},
+		{"unknown tag", []byte{1, 9, 1}},
+		{"bad varint", []byte{1, tagCompact, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}},
+		{"absurd key length", []byte{1, tagPut, 1, 0xff, 0xff, 0xff, 0xff, 0x0f}},
+		{"absurd compare count", []byte{1, tagTxn, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}},
+		{"unknown put flag", []byte{1, tagPut, 1, 1, 'k', 0, 2, 0}},
+		{"unknown txn op tag", []byte{1, tagTxn, 1, 0, 1, 7, 0}},
+	} {
+		_, err := DecodeRequest(tc.b)
+		if !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: err %v, want ErrCorrupt", tc.name, err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		b    []byte
+	}{
+		{"unknown tag", []byte{1, 9, 1, 0, 0}},
+		{"bad presence", []byte{1, tagPut, 1, 0, 0, 2}},
+		{"bad bool", []byte{1, tagTxn, 1, 0, 0, 3, 0}},
+		{"absurd kv count", []byte{1, tagDelete, 1, 0, 0, 0, 0x80, 0x80, 0x04}},
+	} {
+		_, err := DecodeResult(tc.b)
+		if !errors.Is(err, ErrCorrupt) {
+			t.Errorf("result %s: err %v, want ErrCorrupt", tc.name, err)
+		}
+	}
+}
+
+// checkRequestRoundTrip asserts that a decodable input re-encodes to
+// something that decodes to the same request (encodings need not be
+// canonical: varints may be overlong).
+func checkRequestRoundTrip(t *testing.T, b []byte) {
+	r, err := DecodeRequest(b)
+	if err != nil {
+		if !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("error does not wrap ErrCorrupt: %v", err)
+		}
+		return
+	}
+	b2 := EncodeRequest(nil, r)
+	r2, err := DecodeRequest(b2)
+	if err != nil {
+		t.Fatalf("re-encoded request does not decode: %v", err)
+	}
+	if !reflect.DeepEqual(r, r2) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", r2, r)
+	}
+	if b3 := EncodeRequest(nil, r2); !bytes.Equal(b2, b3) {
+		t.Fatal("encoding is not stable")
+	}
+}
+
+func FuzzDecodeRequest(f *testing.F) {
+	for _, r := range requestCases() {
+		f.Add(EncodeRequest(nil, r))
+	}
+	f.Fuzz(checkRequestRoundTrip)
+}
+
+func FuzzDecodeResult(f *testing.F) {
+	for _, r := range resultCases() {
+		f.Add(EncodeResult(nil, r))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := DecodeResult(b)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error does not wrap ErrCorrupt: %v", err)
+			}
+			return
+		}
+		r2, err := DecodeResult(EncodeResult(nil, r))
+		if err != nil {
+			t.Fatalf("re-encoded result does not decode: %v", err)
+		}
+		if !reflect.DeepEqual(r, r2) {
+			t.Fatalf("round trip:\n got %+v\nwant %+v", r2, r)
+		}
+	})
+}
+
+func TestEncodePutAllocs(t *testing.T) {
+	r := &Request{ID: 42, Put: &PutRequest{Key: []byte("some/key"), Value: make([]byte, 100)}}
+	dst := EncodeRequest(nil, r)
+	if n := testing.AllocsPerRun(100, func() { dst = EncodeRequest(dst[:0], r) }); n != 0 {
+		t.Fatalf("EncodeRequest into a reused buffer: %v allocs, want 0", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = DecodeRequest(dst) }); n > 2 {
+		t.Fatalf("DecodeRequest of a put: %v allocs, want <= 2", n)
+	}
+}
+
+func BenchmarkEncodePut(b *testing.B) {
+	r := &Request{ID: 42, Put: &PutRequest{Key: []byte("some/key"), Value: make([]byte, 100)}}
+	var dst []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		dst = EncodeRequest(dst[:0], r)
+	}
+	b.SetBytes(int64(len(dst)))
+}
+
+func BenchmarkDecodePut(b *testing.B) {
+	enc := EncodeRequest(nil, &Request{ID: 42, Put: &PutRequest{Key: []byte("some/key"), Value: make([]byte, 100)}})
+	b.ReportAllocs()
+	b.SetBytes(int64(len(enc)))
+	for b.Loop() {
+		if _, err := DecodeRequest(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEncodeDecodeResultPut(b *testing.B) {
+	r := &Result{ID: 42, Revision: 100, Put: &PutResult{}}
+	var dst []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		dst = EncodeResult(dst[:0], r)
+		if _, err := DecodeResult(dst); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,604 @@
+package statemachine
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/cairndb/cairn/internal/command"
+	"github.com/cairndb/cairn/internal/membership"
+	"github.com/cairndb/cairn/internal/raftnode"
+	"github.com/cairndb/cairn/internal/storage"
+	pb "go.etcd.io/raft/v3/raftpb"
+)
+
+// applier is the apply state, owned by the raft goroutine. Its buffers are
+// reused across calls.
+type applier struct {
+	sm    *StateMachine
+	batch *storage.Batch // indexed: requests read the writes of earlier ones
+
+	// rev and compacted track the store during one Apply call; they are
+	// published to sm after the batch commits.
+	rev       int64
+	compacted int64
+	results   []*command.Result
+
+	keyBuf  []byte // latest key
+	histBuf []byte // history key
+	valBuf  []byte // encoded record
+
+	// getLatest's output, kept here so the GetFunc callback is allocated
+	// once. got.value aliases gotVal.
+	got    record
+	gotVal []byte
+	getFn  func([]byte) error
+}
+
+func (a *applier) init(sm *StateMachine) {
+	a.sm = sm
+	a.batch = sm.db.NewIndexedBatch()
+	a.getFn = func(b []byte) error {
+		if err := decodeRecord(b, &a.got); err != nil {
+			return err
+		}
+		a.gotVal = append(a.gotVal[:0], a.got.value...)
+		a.got.value = a.gotVal
+		return nil
+	}
+}
+
+// Apply applies committed entries in order (see raftnode.StateMachine).
+// Entries at or below the applied index are skipped. All effects, the
+// applied index, revision, compaction horizon, conf state and members are
+// written in one batch, committed without sync; then the in-memory state is
+// published, then OnResult is called for each result and OnMembers if the
+// membership changed. An error (storage failure, corrupt data, a gap in
+// the log) leaves nothing applied and should stop the node.
+func (sm *StateMachine) Apply(entries []raftnode.Entry) error {
+	return sm.ap.apply(entries)
+}
+
+func (a *applier) apply(entries []raftnode.Entry) error {
+	sm := a.sm
+	startApplied := sm.applied.Load()
+	applied := startApplied
+	a.rev = sm.revision.Load()
+	a.compacted = sm.compacted.Load()
+	startRev, startCompacted := a.rev, a.compacted
+	a.results = a.results[:0]
+	defer func() {
+		a.batch.Reset()
+		clear(a.results[:cap(a.results)]) // drop references to delivered results
+	}()
+
+	var members []membership.Member
+	var confState *pb.ConfState
+	membersChanged := false
+	for i := range entries {
+		e := &entries[i]
+		if e.Index <= applied {
+			continue
+		}
+		if e.Index != applied+1 {
+			return fmt.Errorf("statemachine: entry %d follows applied index %d: gap in the log", e.Index, applied)
+		}
+		for _, p := range e.Proposals {
+			if err := a.applyProposal(e.Index, p); err != nil {
+				return err
+			}
+		}
+		if e.ConfChange != nil {
+			if !membersChanged {
+				members = sm.Members()
+				confState = sm.ConfState()
+			}
+			var err error
+			if members, confState, err = a.applyConfChange(e, members, confState); err != nil {
+				return err
+			}
+			membersChanged = true
+		}
+		applied = e.Index
+	}
+	if applied == startApplied {
+		return nil
+	}
+	putUint64(a.batch, sm.keys.applied, applied)
+	if a.rev != startRev {
+		putInt64(a.batch, sm.keys.revision, a.rev)
+	}
+	if a.compacted != startCompacted {
+		putInt64(a.batch, sm.keys.compacted, a.compacted)
+	}
+	if err := a.batch.Commit(false); err != nil {
+		return fmt.Errorf("statemachine: apply up to %d: %w", applied, err)
+	}
+
+	sm.revision.Store(a.rev)
+	sm.compacted.Store(a.compacted)
+	sm.applied.Store(applied)
+	if membersChanged {
+		sm.setMembers(members, confState)
+	}
+	if a.compacted != startCompacted {
+		sm.comp.wake()
+	}
+	if sm.opts.OnResult != nil {
+		for _, r := range a.results {
+			sm.opts.OnResult(r)
+		}
+	}
+	if membersChanged && sm.opts.OnMembers != nil {
+		sm.opts.OnMembers(slices.Clone(members))
+	}
+	return nil
+}
+
+func (a *applier) applyProposal(index uint64, p []byte) error {
+	req, err := command.DecodeRequest(p)
+	if err != nil {
+		// Deterministic on every node: the entry is permanently in the log.
+		a.sm.log.Error("statemachine: skipping undecodable proposal", "index", index, "err", err)
+		return nil
+	}
+	res := &command.Result{ID: req.ID}
+	switch {
+	case req.Put != nil:
+		err = a.applyPut(res, req.Put)
+	case req.Delete != nil:
+		err = a.applyDelete(res, req.Delete)
+	case req.Txn != nil:
+		err = a.applyTxn(res, req.Txn)
+	case req.Compact != nil:
+		a.applyCompact(res, req.Compact)
+	default:
+		res.Err = command.ErrCodeInvalid
+	}
+	if err != nil {
+		return err
+	}
+	res.Revision = a.rev
+	a.results = append(a.results, res)
+	return nil
+}
+
+func (a *applier) applyPut(res *command.Result, p *command.PutRequest) error {
+	if len(p.Key) == 0 {
+		res.Err = command.ErrCodeInvalid
+		return nil
+	}
+	pr, err := a.put(p, a.rev+1)
+	if err != nil {
+		return err
+	}
+	a.rev++
+	res.Put = pr
+	return nil
+}
+
+func (a *applier) applyDelete(res *command.Result, d *command.DeleteRequest) error {
+	if len(d.Key) == 0 {
+		res.Err = command.ErrCodeInvalid
+		return nil
+	}
+	dr, err := a.delete(d, a.rev+1)
+	if err != nil {
+		return err
+	}
+	if dr.Deleted > 0 {
+		a.rev++
+	}
+	res.Delete = dr
+	return nil
+}
+
+func (a *applier) applyCompact(res *command.Result, c *command.CompactRequest) {
+	switch {
+	case c.Revision < 0:
+		res.Err = command.ErrCodeInvalid
+	case c.Revision > a.rev:
+		res.Err = command.ErrCodeFutureRev
+	case c.Revision > a.compacted:
+		a.compacted = c.Revision
+	}
+}
+
+func (a *applier) applyTxn(res *command.Result, t *command.TxnRequest) error {
+	if code := validateTxn(t); code != "" {
+		res.Err = code
+		return nil
+	}
+	ok := true
+	for i := range t.Compares {
+		holds, err := a.compare(&t.Compares[i])
+		if err != nil {
+			return err
+		}
+		if !holds {
+			ok = false
+			break
+		}
+	}
+	ops := t.Failure
+	if ok {
+		ops = t.Success
+	}
+	for i := range ops {
+		if r := ops[i].Range; r != nil && r.Revision > 0 {
+			if r.Revision > a.rev {
+				res.Err = command.ErrCodeFutureRev
+				return nil
+			}
+			if r.Revision < a.compacted {
+				res.Err = command.ErrCodeCompacted
+				return nil
+			}
+		}
+	}
+
+	rev := a.rev + 1
+	wrote := false
+	tr := &command.TxnResult{Succeeded: ok}
+	if len(ops) > 0 {
+		tr.Results = make([]command.TxnOpResult, len(ops))
+	}
+	for i := range ops {
+		op, out := &ops[i], &tr.Results[i]
+		var err error
+		switch {
+		case op.Put != nil:
+			out.Put, err = a.put(op.Put, rev)
+			wrote = true
+		case op.Delete != nil:
+			out.Delete, err = a.delete(op.Delete, rev)
+			if err == nil && out.Delete.Deleted > 0 {
+				wrote = true
+			}
+		case op.Range != nil:
+			out.Range, err = a.sm.readRange(a.batch, op.Range)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if wrote {
+		a.rev = rev
+	}
+	res.Txn = tr
+	return nil
+}
+
+// getLatest reads the latest record of the user key whose latest key is lk
+// into a.got, through the batch. It reports whether the key exists.
+func (a *applier) getLatest(lk []byte) (bool, error) {
+	err := a.batch.GetFunc(lk, a.getFn)
+	if errors.Is(err, storage.ErrNotFound) {
+		a.got = record{}
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("statemachine: read %q: %w", lk, err)
+	}
+	return true, nil
+}
+
+// put writes p at revision rev.
+func (a *applier) put(p *command.PutRequest, rev int64) (*command.PutResult, error) {
+	a.keyBuf = storage.AppendLatestKey(a.keyBuf[:0], a.sm.group, p.Key)
+	found, err := a.getLatest(a.keyBuf)
+	if err != nil {
+		return nil, err
+	}
+	res := &command.PutResult{}
+	rec := record{create: rev, mod: rev, version: 1, lease: p.Lease, value: p.Value}
+	if found {
+		rec.create = a.got.create
+		rec.version = a.got.version + 1
+		if p.PrevKV {
+			res.PrevKV = a.got.keyValue(p.Key, false)
+		}
+	}
+	a.valBuf = appendRecord(a.valBuf[:0], &rec)
+	a.batch.Set(a.keyBuf, a.valBuf)
+	a.histBuf = storage.AppendHistoryKey(a.histBuf[:0], a.sm.group, p.Key, uint64(rev))
+	a.batch.Set(a.histBuf, a.valBuf)
+	return res, nil
+}
+
+// delete deletes the keys d selects at revision rev.
+func (a *applier) delete(d *command.DeleteRequest, rev int64) (*command.DeleteResult, error) {
+	res := &command.DeleteResult{}
+	if len(d.End) == 0 {
+		a.keyBuf = storage.AppendLatestKey(a.keyBuf[:0], a.sm.group, d.Key)
+		found, err := a.getLatest(a.keyBuf)
+		if err != nil || !found {
+			return res, err
+		}
+		if d.PrevKV {
+			res.PrevKVs = []*command.KeyValue{a.got.keyValue(d.Key, false)}
+		}
+		a.deleteKey(d.Key, rev)
+		res.Deleted = 1
+		return res, nil
+	}
+
+	lower, upper, ok := a.sm.latestBounds(d.Key, d.End)
+	if !ok {
+		return res, nil
+	}
+	// Collect first: the batch is written while the keys are deleted.
+	var keys [][]byte
+	it := a.batch.NewIter(lower, upper)
+	for valid := it.First(); valid; valid = it.Next() {
+		uk, err := storage.LatestUserKey(it.Key())
+		if err != nil {
+			it.Close()
+			return nil, err
+		}
+		keys = append(keys, bytes.Clone(uk))
+		if d.PrevKV {
+			var rec record
+			if err := decodeRecord(it.Value(), &rec); err != nil {
+				it.Close()
+				return nil, err
+			}
+			res.PrevKVs = append(res.PrevKVs, rec.keyValue(uk, false))
+		}
+	}
+	if err := it.Close(); err != nil {
+		return nil, fmt.Errorf("statemachine: delete range: %w", err)
+	}
+	for _, k := range keys {
+		a.deleteKey(k, rev)
+	}
+	res.Deleted = int64(len(keys))
+	return res, nil
+}
+
+// deleteKey removes the latest record of k and writes a tombstone version.
+func (a *applier) deleteKey(k []byte, rev int64) {
+	a.keyBuf = storage.AppendLatestKey(a.keyBuf[:0], a.sm.group, k)
+	a.batch.Delete(a.keyBuf)
+	a.valBuf = appendRecord(a.valBuf[:0], &record{tombstone: true, mod: rev})
+	a.histBuf = storage.AppendHistoryKey(a.histBuf[:0], a.sm.group, k, uint64(rev))
+	a.batch.Set(a.histBuf, a.valBuf)
+}
+
+// compare evaluates c against the latest state (through the batch). A
+// missing key has value nil, version 0, create and mod revision 0.
+func (a *applier) compare(c *command.Compare) (bool, error) {
+	a.keyBuf = storage.AppendLatestKey(a.keyBuf[:0], a.sm.group, c.Key)
+	found, err := a.getLatest(a.keyBuf)
+	if err != nil {
+		return false, err
+	}
+	var cmp int
+	switch c.Target {
+	case command.CompareValue:
+		cmp = bytes.Compare(a.got.value, c.Value)
+	case command.CompareVersion:
+		cmp = cmpInt(a.got.version, c.Int)
+	case command.CompareCreateRevision:
+		cmp = cmpInt(a.got.create, c.Int)
+	case command.CompareModRevision:
+		cmp = cmpInt(a.got.mod, c.Int)
+	case command.CompareExists:
+		var exists int64
+		if found {
+			exists = 1
+		}
+		cmp = cmpInt(exists, c.Int)
+	}
+	switch c.Result {
+	case command.CompareEqual:
+		return cmp == 0, nil
+	case command.CompareNotEqual:
+		return cmp != 0, nil
+	case command.CompareLess:
+		return cmp < 0, nil
+	default: // CompareGreater (validated)
+		return cmp > 0, nil
+	}
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// validateTxn returns the error code of a malformed txn, or "". Both
+// branches are checked whichever runs, so the outcome does not depend on
+// the data.
+func validateTxn(t *command.TxnRequest) string {
+	for i := range t.Compares {
+		c := &t.Compares[i]
+		if len(c.Key) == 0 || c.Target < command.CompareValue || c.Target > command.CompareExists ||
+			c.Result < command.CompareEqual || c.Result > command.CompareGreater {
+			return command.ErrCodeInvalid
+		}
+		if c.Target == command.CompareExists &&
+			(c.Int < 0 || c.Int > 1 || (c.Result != command.CompareEqual && c.Result != command.CompareNotEqual)) {
+			return command.ErrCodeInvalid
+		}
+	}
+	for _, ops := range [2][]command.TxnOp{t.Success, t.Failure} {
+		if code := validateOps(ops); code != "" {
+			return code
+		}
+	}
+	for _, ops := range [2][]command.TxnOp{t.Success, t.Failure} {
+		if duplicateWrites(ops) {
+			return command.ErrCodeDuplicateKey
+		}
+	}
+	return ""
+}
+
+func validateOps(ops []command.TxnOp) string {
+	for i := range ops {
+		op := &ops[i]
+		switch {
+		case op.Put != nil:
+			if len(op.Put.Key) == 0 {
+				return command.ErrCodeInvalid
+			}
+		case op.Delete != nil:
+			if len(op.Delete.Key) == 0 {
+				return command.ErrCodeInvalid
+			}
+		case op.Range != nil:
+			if checkRange(op.Range) != nil {
+				return command.ErrCodeInvalid
+			}
+		default:
+			return command.ErrCodeInvalid
+		}
+	}
+	return ""
+}
+
+// duplicateWrites reports whether a branch writes one key twice: two puts
+// of a key, or a put of a key a delete in the branch covers (as etcd;
+// overlapping deletes are allowed).
+func duplicateWrites(ops []command.TxnOp) bool {
+	var puts [][]byte
+	for i := range ops {
+		if p := ops[i].Put; p != nil {
+			puts = append(puts, p.Key)
+		}
+	}
+	if len(puts) == 0 {
+		return false
+	}
+	slices.SortFunc(puts, bytes.Compare)
+	for i := 1; i < len(puts); i++ {
+		if bytes.Equal(puts[i-1], puts[i]) {
+			return true
+		}
+	}
+	for i := range ops {
+		d := ops[i].Delete
+		if d == nil {
+			continue
+		}
+		// The first put key >= d.Key is the only candidate in the span.
+		j, _ := slices.BinarySearchFunc(puts, d.Key, bytes.Compare)
+		if j < len(puts) && inSpan(puts[j], d.Key, d.End) {
+			return true
+		}
+	}
+	return false
+}
+
+// inSpan reports whether k is selected by key/end (end empty: k == key;
+// end "\x00": k >= key; else key <= k < end).
+func inSpan(k, key, end []byte) bool {
+	switch {
+	case len(end) == 0:
+		return bytes.Equal(k, key)
+	case isEndOfKeyspace(end):
+		return bytes.Compare(k, key) >= 0
+	default:
+		return bytes.Compare(k, key) >= 0 && bytes.Compare(k, end) < 0
+	}
+}
+
+func isEndOfKeyspace(end []byte) bool { return len(end) == 1 && end[0] == 0 }
+
+// applyConfChange applies a conf change entry to members and persists the
+// new ConfState and member list in the batch.
+func (a *applier) applyConfChange(e *raftnode.Entry, members []membership.Member, cs *pb.ConfState) ([]membership.Member, *pb.ConfState, error) {
+	members = updateMembers(members, e.ConfChange, func(msg string, args ...any) {
+		a.sm.log.Warn(msg, append([]any{"index", e.Index}, args...)...)
+	})
+	if e.ConfState != nil {
+		cs = e.ConfState
+		b, err := encodeConfState(cs)
+		if err != nil {
+			return nil, nil, fmt.Errorf("statemachine: encode conf state: %w", err)
+		}
+		a.batch.Set(a.sm.keys.confState, b)
+	} else {
+		a.sm.log.Warn("statemachine: conf change entry without conf state", "index", e.Index)
+	}
+	b, err := json.Marshal(members)
+	if err != nil {
+		return nil, nil, fmt.Errorf("statemachine: encode members: %w", err)
+	}
+	a.batch.Set(a.sm.keys.members, b)
+	return members, cs, nil
+}
+
+// updateMembers returns a new member list (ordered by ID) with the changes
+// of cc applied. The context, if any, is one encoded Member describing the
+// node being added or updated; a change for another node keeps what is
+// known of it (a promotion needs no context).
+func updateMembers(members []membership.Member, cc *pb.ConfChangeV2, warn func(string, ...any)) []membership.Member {
+	members = slices.Clone(members)
+	var ctx *membership.Member
+	if len(cc.GetContext()) > 0 {
+		m, err := membership.Decode(cc.GetContext())
+		if err != nil {
+			warn("statemachine: conf change context does not decode", "err", err)
+		} else {
+			ctx = &m
+		}
+	}
+	changes := cc.GetChanges()
+	for _, ch := range changes {
+		id := ch.GetNodeId()
+		i := slices.IndexFunc(members, func(m membership.Member) bool { return m.ID == id })
+		m := membership.Member{ID: id}
+		if i >= 0 {
+			m = members[i]
+		}
+		describes := ctx != nil && (ctx.ID == id || (ctx.ID == 0 && len(changes) == 1))
+		switch ch.GetType() {
+		case pb.ConfChangeAddNode, pb.ConfChangeAddLearnerNode:
+			if describes {
+				m = *ctx
+				m.ID = id
+			}
+			m.Learner = ch.GetType() == pb.ConfChangeAddLearnerNode
+		case pb.ConfChangeUpdateNode:
+			if describes {
+				learner := m.Learner
+				m = *ctx
+				m.ID, m.Learner = id, learner
+			}
+		case pb.ConfChangeRemoveNode:
+			if i >= 0 {
+				members = slices.Delete(members, i, i+1)
+			}
+			continue
+		default:
+			warn("statemachine: unknown conf change type", "type", ch.GetType())
+			continue
+		}
+		if i >= 0 {
+			members[i] = m
+		} else {
+			members = append(members, m)
+		}
+	}
+	slices.SortFunc(members, func(x, y membership.Member) int { return cmpUint64(x.ID, y.ID) })
+	return members
+}
+
+func cmpUint64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

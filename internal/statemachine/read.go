@@ -1,0 +1,254 @@
+package statemachine
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/cairndb/cairn/internal/command"
+	"github.com/cairndb/cairn/internal/storage"
+)
+
+// Range serves a range read (see command.RangeRequest) from a consistent
+// Pebble snapshot, without waiting for apply. It returns the result and the
+// store revision the read was served at (as etcd's header revision: the
+// current revision of the snapshot, also for reads at an older revision).
+//
+// Count is the number of keys in the range; KVs holds at most Limit of them
+// in key order and More reports whether some were left out. CountOnly
+// returns only Count; KeysOnly omits values. Errors wrap ErrInvalid,
+// ErrCompacted (Revision below the compaction horizon) or
+// ErrFutureRevision (Revision above the store's).
+func (sm *StateMachine) Range(req *command.RangeRequest) (*command.RangeResult, int64, error) {
+	if err := checkRange(req); err != nil {
+		return nil, 0, err
+	}
+	snap := sm.db.NewSnapshot()
+	defer snap.Close()
+	rev, err := readInt64(snap, sm.keys.revision)
+	if err != nil {
+		return nil, 0, err
+	}
+	if req.Revision > 0 {
+		if req.Revision > rev {
+			return nil, rev, fmt.Errorf("statemachine: read at revision %d, current %d: %w", req.Revision, rev, ErrFutureRevision)
+		}
+		compacted, err := readInt64(snap, sm.keys.compacted)
+		if err != nil {
+			return nil, 0, err
+		}
+		if req.Revision < compacted {
+			return nil, rev, fmt.Errorf("statemachine: read at revision %d, compacted up to %d: %w", req.Revision, compacted, ErrCompacted)
+		}
+	}
+	res, err := sm.readRange(snap, req)
+	if err != nil {
+		return nil, 0, err
+	}
+	return res, rev, nil
+}
+
+// Get reads one key at revision rev (0 = latest). A missing key is
+// (nil, revision, nil). At the latest revision it is a single Pebble Get
+// outside any snapshot; the returned revision is then one the value is
+// current at (the published revision, or the key's mod revision if the
+// read raced with an apply that had committed but not yet published).
+// Errors are as for Range.
+func (sm *StateMachine) Get(key []byte, rev int64) (*command.KeyValue, int64, error) {
+	if len(key) == 0 || rev < 0 {
+		return nil, 0, fmt.Errorf("statemachine: get: %w", ErrInvalid)
+	}
+	if rev > 0 {
+		res, cur, err := sm.Range(&command.RangeRequest{Key: key, Revision: rev})
+		if err != nil || len(res.KVs) == 0 {
+			return nil, cur, err
+		}
+		return res.KVs[0], cur, nil
+	}
+	// Load the revision before reading: the data is at least that new.
+	cur := sm.revision.Load()
+	var kv *command.KeyValue
+	err := sm.db.GetFunc(storage.LatestKey(sm.group, key), func(b []byte) error {
+		var rec record
+		if err := decodeRecord(b, &rec); err != nil {
+			return err
+		}
+		kv = rec.keyValue(key, false)
+		return nil
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, cur, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("statemachine: get %q: %w", key, err)
+	}
+	cur = max(cur, kv.ModRevision)
+	return kv, cur, nil
+}
+
+// checkRange validates the request-only parts of a range.
+func checkRange(req *command.RangeRequest) error {
+	switch {
+	case len(req.Key) == 0:
+		return fmt.Errorf("statemachine: range: empty key: %w", ErrInvalid)
+	case req.Limit < 0:
+		return fmt.Errorf("statemachine: range: negative limit: %w", ErrInvalid)
+	case req.Revision < 0:
+		return fmt.Errorf("statemachine: range: negative revision: %w", ErrInvalid)
+	}
+	return nil
+}
+
+// readRange serves a validated range from r: the latest namespace for
+// revision 0, else history. The caller has checked the revision against
+// the horizon and the store revision as r sees them.
+func (sm *StateMachine) readRange(r storage.Reader, req *command.RangeRequest) (*command.RangeResult, error) {
+	c := collector{req: req, res: &command.RangeResult{}}
+	var err error
+	if req.Revision == 0 {
+		err = sm.rangeLatest(r, &c)
+	} else {
+		err = sm.rangeAt(r, &c, req.Revision)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.res.More = !req.CountOnly && c.res.Count > int64(len(c.res.KVs))
+	return c.res, nil
+}
+
+// collector accumulates matching keys: all are counted, at most Limit are
+// returned.
+type collector struct {
+	req *command.RangeRequest
+	res *command.RangeResult
+	rec record
+}
+
+// wants reports whether the next matching key goes into KVs.
+func (c *collector) wants() bool {
+	return !c.req.CountOnly && (c.req.Limit == 0 || int64(len(c.res.KVs)) < c.req.Limit)
+}
+
+// add counts a matching key and, if wanted, decodes its record.
+func (c *collector) add(userKey, rec []byte) error {
+	c.res.Count++
+	if !c.wants() {
+		return nil
+	}
+	if err := decodeRecord(rec, &c.rec); err != nil {
+		return err
+	}
+	c.res.KVs = append(c.res.KVs, c.rec.keyValue(userKey, c.req.KeysOnly))
+	return nil
+}
+
+// latestBounds returns the latest-namespace bounds of [key, end), and false
+// if the span is empty.
+func (sm *StateMachine) latestBounds(key, end []byte) (lower, upper []byte, ok bool) {
+	if isEndOfKeyspace(end) {
+		lower, upper = storage.LatestSpan(sm.group, key, nil)
+		return lower, upper, true
+	}
+	if bytes.Compare(end, key) <= 0 {
+		return nil, nil, false
+	}
+	lower, upper = storage.LatestSpan(sm.group, key, end)
+	return lower, upper, true
+}
+
+func (sm *StateMachine) rangeLatest(r storage.Reader, c *collector) error {
+	req := c.req
+	if len(req.End) == 0 {
+		err := r.GetFunc(storage.LatestKey(sm.group, req.Key), func(v []byte) error { return c.add(req.Key, v) })
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	lower, upper, ok := sm.latestBounds(req.Key, req.End)
+	if !ok {
+		return nil
+	}
+	it := r.NewIter(lower, upper)
+	for valid := it.First(); valid; valid = it.Next() {
+		if !c.wants() {
+			c.res.Count++ // no need to load the value
+			continue
+		}
+		uk, err := storage.LatestUserKey(it.Key())
+		if err != nil {
+			it.Close()
+			return err
+		}
+		if err := c.add(uk, it.Value()); err != nil {
+			it.Close()
+			return err
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("statemachine: range: %w", err)
+	}
+	return nil
+}
+
+// rangeAt reads history: for each user key in the span, the newest version
+// with revision <= rev, unless it is a tombstone. Per key it seeks to that
+// version, then past the key's remaining versions.
+func (sm *StateMachine) rangeAt(r storage.Reader, c *collector, rev int64) error {
+	req := c.req
+	var lower, upper []byte
+	switch {
+	case len(req.End) == 0:
+		lower, upper = storage.HistoryKeySpan(sm.group, req.Key)
+	case isEndOfKeyspace(req.End):
+		lower = storage.AppendHistoryPrefix(nil, sm.group, req.Key)
+		_, upper = storage.HistorySpan(sm.group)
+	case bytes.Compare(req.End, req.Key) <= 0:
+		return nil
+	default:
+		lower = storage.AppendHistoryPrefix(nil, sm.group, req.Key)
+		upper = storage.AppendHistoryPrefix(nil, sm.group, req.End)
+	}
+	it := r.NewIter(lower, upper)
+	var prefix, seek []byte
+	valid := it.First()
+	for valid {
+		p, ok := storage.HistoryVersionPrefix(it.Key())
+		if !ok {
+			it.Close()
+			return fmt.Errorf("statemachine: history key %q: %w", it.Key(), ErrCorrupt)
+		}
+		prefix = append(prefix[:0], p...)
+		seek = storage.AppendHistoryVersion(append(seek[:0], prefix...), uint64(rev))
+		valid = it.SeekGE(seek)
+		if !valid || !isVersionOf(it.Key(), prefix) {
+			continue // no version <= rev: it is at the next user key
+		}
+		switch v := it.Value(); {
+		case isTombstone(v): // deleted as of rev
+		case !c.wants():
+			c.res.Count++
+		default:
+			uk, _, err := storage.DecodeHistoryKey(it.Key())
+			if err == nil {
+				err = c.add(uk, v)
+			}
+			if err != nil {
+				it.Close()
+				return err
+			}
+		}
+		valid = it.SeekGE(storage.AppendHistoryVersionsEnd(prefix))
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("statemachine: range: %w", err)
+	}
+	return nil
+}
+
+// isVersionOf reports whether history key k is a version of the user key
+// whose version prefix is prefix.
+func isVersionOf(k, prefix []byte) bool {
+	return len(k) == len(prefix)+8 && bytes.HasPrefix(k, prefix)
+}
