@@ -95,16 +95,13 @@ func (n *Node) run() {
 	ticker := time.NewTicker(n.cfg.TickInterval)
 	defer ticker.Stop()
 
-	// A lone voter need not wait an election timeout to lead.
-	if cs := ls.confState; len(n.cfg.Bootstrap) == 1 || (len(cs.GetVoters()) == 1 && cs.GetVoters()[0] == n.cfg.ID) {
-		_ = ls.rn.Campaign()
-	}
 	for {
 		select {
 		case <-ticker.C:
 			ls.rn.Tick()
 			ls.ticks++
 			n.retryReads()
+			n.campaignIfAlone()
 		case m := <-n.recvc:
 			n.step(m)
 			n.drainRecv()
@@ -125,6 +122,17 @@ func (n *Node) run() {
 				return
 			}
 		}
+	}
+}
+
+// campaignIfAlone lets a lone voter lead without waiting an election
+// timeout. raft refuses while conf changes are unapplied (just after
+// bootstrap), so it is retried on every tick until the node leads.
+func (n *Node) campaignIfAlone() {
+	voters := n.loop.confState.GetVoters()
+	follower := raft.StateType(n.state.Load()) == raft.StateFollower
+	if follower && n.lead.Load() == 0 && len(voters) == 1 && voters[0] == n.cfg.ID {
+		_ = n.loop.rn.Campaign()
 	}
 }
 

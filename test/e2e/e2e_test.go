@@ -55,7 +55,7 @@ type proc struct {
 	name, dir        string
 	peer, http, resp string
 	cmd              *exec.Cmd
-	log              *bytes.Buffer
+	logFile          *os.File
 	done             chan error
 }
 
@@ -64,8 +64,14 @@ func (p *proc) start(t *testing.T, extra ...string) {
 	args := append([]string{"server", "--name", p.name, "--data-dir", p.dir,
 		"--listen-peer", p.peer, "--listen-http", p.http, "--listen-resp", p.resp}, extra...)
 	p.cmd = exec.Command(binary, args...)
-	p.log = &bytes.Buffer{}
-	p.cmd.Stdout, p.cmd.Stderr = &lockedWriter{w: p.log}, &lockedWriter{w: p.log}
+	if p.logFile == nil {
+		f, err := os.Create(p.dir + ".log")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.logFile = f
+	}
+	p.cmd.Stdout, p.cmd.Stderr = p.logFile, p.logFile
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", p.name, err)
 	}
@@ -73,15 +79,10 @@ func (p *proc) start(t *testing.T, extra ...string) {
 	go func() { p.done <- p.cmd.Wait() }()
 }
 
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
+// logs returns everything the process has written so far.
+func (p *proc) logs() string {
+	b, _ := os.ReadFile(p.logFile.Name())
+	return string(b)
 }
 
 func (p *proc) kill(t *testing.T) {
@@ -96,7 +97,7 @@ func (p *proc) stop(t *testing.T) {
 	select {
 	case err := <-p.done:
 		if err != nil {
-			t.Errorf("%s exited with %v after SIGTERM; log:\n%s", p.name, err, p.log)
+			t.Errorf("%s exited with %v after SIGTERM; log:\n%s", p.name, err, p.logs())
 		}
 	case <-time.After(20 * time.Second):
 		_ = p.cmd.Process.Kill()
@@ -133,7 +134,7 @@ func putKV(addr, k, v string) error {
 
 type status struct {
 	Role         string `json:"role"`
-	Leader       uint64 `json:"leader"`
+	Leader       string `json:"leader"`
 	AppliedIndex uint64 `json:"applied_index"`
 	Revision     int64  `json:"revision"`
 }
@@ -187,7 +188,7 @@ func TestThreeNodeKillLeader(t *testing.T) {
 		}
 		if t.Failed() {
 			for _, p := range procs {
-				t.Logf("--- log of %s ---\n%s", p.name, p.log)
+				t.Logf("--- log of %s ---\n%s", p.name, p.logs())
 			}
 		}
 	})
