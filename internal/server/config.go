@@ -13,6 +13,7 @@ import (
 
 	"github.com/cairndb/cairn/internal/membership"
 	"github.com/cairndb/cairn/internal/transport"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Config is a node's configuration. Defaults match `cairn server` with no flags.
@@ -32,6 +33,9 @@ type Config struct {
 	Learner bool
 
 	Logger *slog.Logger
+
+	// FS, if set, is the filesystem under Pebble (tests inject errors).
+	FS vfs.FS
 
 	// NewTransport, if set, replaces the TCP peer transport (tests use the
 	// in-memory one). ListenPeer is then only the address advertised.

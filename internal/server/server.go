@@ -105,7 +105,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	s.self = membership.Member{ID: ident.ID, Name: ident.Name, PeerAddr: cfg.ListenPeer, HTTPAddr: cfg.ListenHTTP, RESPAddr: cfg.ListenRESP, ReadOnly: cfg.Learner}
 
-	if s.db, err = storage.Open(filepath.Join(cfg.DataDir, "db"), storage.Options{CacheSize: cfg.CacheSize}); err != nil {
+	if s.db, err = storage.Open(filepath.Join(cfg.DataDir, "db"), storage.Options{CacheSize: cfg.CacheSize, FS: cfg.FS}); err != nil {
 		return nil, err
 	}
 	if s.rlog, err = raftlog.Open(s.db, 0); err != nil {
@@ -235,31 +235,16 @@ func (s *Server) Wait(ctx context.Context) error {
 func (s *Server) Stop() {
 	s.stopOnce.Do(func() {
 		if s.node != nil && s.node.IsLeader() && s.node.Err() == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			if st, err := s.svc.Status(ctx); err == nil && countVoters(st.Members) > 1 {
-				for _, m := range st.Members {
-					if m.ID != s.self.ID && !m.Learner {
-						if err := s.svc.TransferLeader(ctx, m.ID); err == nil {
-							s.log.Info("transferred leadership before shutdown", "to", m.Name)
-							break
-						}
-					}
-				}
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			if err := s.svc.TransferLeadershipAway(ctx); err == nil {
+				s.log.Info("transferred leadership before shutdown", "leader", membership.IDString(s.node.Leader()))
+			} else {
+				s.log.Debug("no leadership transfer before shutdown", "err", err)
 			}
 			cancel()
 		}
 		s.close()
 	})
-}
-
-func countVoters(ms []membership.Member) int {
-	n := 0
-	for _, m := range ms {
-		if !m.Learner {
-			n++
-		}
-	}
-	return n
 }
 
 // close stops whatever was started, in reverse order.

@@ -104,24 +104,34 @@ func (s *Service) Remove(ctx context.Context, id uint64) error {
 	return nil
 }
 
-// transferAway moves leadership from id to the most caught-up other voter.
+// TransferLeadershipAway hands leadership from this node (if it leads) to
+// the most caught-up voter that is reachable. Used on graceful shutdown.
+func (s *Service) TransferLeadershipAway(ctx context.Context) error {
+	if !s.node.IsLeader() {
+		return nil
+	}
+	return s.transferAway(ctx, s.node.ID())
+}
+
+// transferAway moves leadership from id to the most caught-up other voter
+// that the leader has heard from recently.
 func (s *Service) transferAway(ctx context.Context, id uint64) error {
 	st, err := s.node.Status(ctx)
 	if err != nil {
 		return s.translate(ctx, err)
 	}
-	var best uint64
-	var bestMatch uint64
+	var best, bestMatch uint64
 	for _, v := range st.Voters {
-		if v == id {
+		pr, ok := st.Progress[v]
+		if v == id || !ok || !pr.RecentActive {
 			continue
 		}
-		if pr, ok := st.Progress[v]; !ok || pr.Match >= bestMatch {
+		if best == 0 || pr.Match > bestMatch {
 			best, bestMatch = v, pr.Match
 		}
 	}
 	if best == 0 {
-		return fmt.Errorf("%w: cannot remove the only voter", ErrInvalid)
+		return fmt.Errorf("%w: no other reachable voter to take leadership", ErrInvalid)
 	}
 	return s.TransferLeader(ctx, best)
 }
