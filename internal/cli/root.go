@@ -108,6 +108,7 @@ cluster over its HTTP API (--endpoints, or $CAIRN_ENDPOINTS) and runs a node
 		e.newTxnCmd(),
 		e.newClusterCmd(),
 		e.newVersionCmd(),
+		e.newBenchCmd(),
 		newServerCmd(),
 	)
 	return root
