@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 )
 
 // Encoding (format version 1)
@@ -20,24 +21,29 @@ import (
 //	  delete     = key end flags:byte(1=prev_kv)                       tag 2
 //	  txn        = n:uvarint compare*n  n:uvarint op*n  n:uvarint op*n tag 3
 //	  compact    = revision:varint                                      tag 4
+//	  mutate     = op:byte key dest value int:varint float:8 bytes (IEEE 754 bits, big endian)
+//	               flags:byte(1=nx 2=xx 4=prev_value)                   tag 5
 //	  (none)     =                                                      tag 0
 //	compare      = key target:byte result:byte value int:varint
-//	op           = tag:byte (put | delete | range | none)
+//	op           = tag:byte (put | delete | range | mutate | none)
 //	  range      = key end limit:varint revision:varint flags:byte(1=keys_only 2=count_only)  tag 3
 //
 //	result       = version tag:byte id:uvarint revision:varint err body
 //	  put        = opt(kv)                                              tag 1
 //	  delete     = deleted:varint n:uvarint opt(kv)*n                   tag 2
 //	  txn        = succeeded:byte n:uvarint opresult*n                  tag 3
+//	  mutate     = err flags:byte(1=written 2=existed) prev value int:varint  tag 5
 //	  (none)     =                                                      tag 0
-//	opresult     = tag:byte (put | delete | range | none)
+//	opresult     = tag:byte (put | delete | range | mutate | none)
 //	  range      = n:uvarint opt(kv)*n more:byte count:varint           tag 3
 //	kv           = key value create:varint mod:varint version:varint lease:varint
 //
 // A request or op with no operation set encodes as tag 0 ("none"), which
 // decodes fine and which the state machine answers with ErrCodeInvalid; one
 // with several set encodes the first of Put, Delete, Txn/Range, Compact.
-// Empty byte strings decode as nil.
+// Empty byte strings decode as nil. A mutate op outside 1..MutateRename is
+// a decoding error, like an unknown tag. Mutate (tag 5) was added without
+// a format version bump: older binaries refuse it as an unknown tag.
 
 // FormatVersion is the first byte of every encoded request and result.
 const FormatVersion byte = 1
@@ -54,12 +60,20 @@ const (
 	tagTxn     byte = 3 // requests and results
 	tagRange   byte = 3 // txn ops and txn op results
 	tagCompact byte = 4
+	tagMutate  byte = 5 // requests, txn ops, results and txn op results
 )
 
 const (
 	flagPrevKV    byte = 1 << 0
 	flagKeysOnly  byte = 1 << 0
 	flagCountOnly byte = 1 << 1
+
+	flagNX        byte = 1 << 0
+	flagXX        byte = 1 << 1
+	flagPrevValue byte = 1 << 2
+
+	flagWritten byte = 1 << 0
+	flagExisted byte = 1 << 1
 )
 
 // EncodeRequest appends the encoding of r to dst and returns the extended
@@ -83,6 +97,10 @@ func EncodeRequest(dst []byte, r *Request) []byte {
 		dst = append(dst, tagCompact)
 		dst = binary.AppendUvarint(dst, r.ID)
 		dst = binary.AppendVarint(dst, r.Compact.Revision)
+	case r.Mutate != nil:
+		dst = append(dst, tagMutate)
+		dst = binary.AppendUvarint(dst, r.ID)
+		dst = appendMutate(dst, r.Mutate)
 	default:
 		dst = append(dst, tagNone)
 		dst = binary.AppendUvarint(dst, r.ID)
@@ -138,6 +156,42 @@ func appendRange(dst []byte, r *RangeRequest) []byte {
 	return append(dst, flags)
 }
 
+func appendMutate(dst []byte, m *MutateRequest) []byte {
+	dst = append(dst, byte(m.Op))
+	dst = appendBytes(dst, m.Key)
+	dst = appendBytes(dst, m.Dest)
+	dst = appendBytes(dst, m.Value)
+	dst = binary.AppendVarint(dst, m.Int)
+	dst = binary.BigEndian.AppendUint64(dst, math.Float64bits(m.Float))
+	var flags byte
+	if m.NX {
+		flags |= flagNX
+	}
+	if m.XX {
+		flags |= flagXX
+	}
+	if m.PrevValue {
+		flags |= flagPrevValue
+	}
+	return append(dst, flags)
+}
+
+func appendMutateResult(dst []byte, m *MutateResult) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(m.Err)))
+	dst = append(dst, m.Err...)
+	var flags byte
+	if m.Written {
+		flags |= flagWritten
+	}
+	if m.Existed {
+		flags |= flagExisted
+	}
+	dst = append(dst, flags)
+	dst = appendBytes(dst, m.Prev)
+	dst = appendBytes(dst, m.Value)
+	return binary.AppendVarint(dst, m.Int)
+}
+
 func appendTxn(dst []byte, t *TxnRequest) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(t.Compares)))
 	for i := range t.Compares {
@@ -165,6 +219,9 @@ func appendTxnOps(dst []byte, ops []TxnOp) []byte {
 		case op.Range != nil:
 			dst = append(dst, tagRange)
 			dst = appendRange(dst, op.Range)
+		case op.Mutate != nil:
+			dst = append(dst, tagMutate)
+			dst = appendMutate(dst, op.Mutate)
 		default:
 			dst = append(dst, tagNone)
 		}
@@ -184,6 +241,8 @@ func EncodeResult(dst []byte, r *Result) []byte {
 		tag = tagDelete
 	case r.Txn != nil:
 		tag = tagTxn
+	case r.Mutate != nil:
+		tag = tagMutate
 	}
 	dst = append(dst, tag)
 	dst = binary.AppendUvarint(dst, r.ID)
@@ -201,6 +260,8 @@ func EncodeResult(dst []byte, r *Result) []byte {
 		for i := range r.Txn.Results {
 			dst = appendTxnOpResult(dst, &r.Txn.Results[i])
 		}
+	case tagMutate:
+		dst = appendMutateResult(dst, r.Mutate)
 	}
 	return dst
 }
@@ -244,6 +305,9 @@ func appendTxnOpResult(dst []byte, r *TxnOpResult) []byte {
 		dst = appendKVs(dst, r.Range.KVs)
 		dst = appendBool(dst, r.Range.More)
 		return binary.AppendVarint(dst, r.Range.Count)
+	case r.Mutate != nil:
+		dst = append(dst, tagMutate)
+		return appendMutateResult(dst, r.Mutate)
 	default:
 		return append(dst, tagNone)
 	}
@@ -415,6 +479,15 @@ func DecodeRequest(b []byte) (*Request, error) {
 		r = &Request{}
 		r.ID = d.uvarint("id")
 		r.Compact = &CompactRequest{Revision: d.varint("compact revision")}
+	case tagMutate:
+		a := &struct {
+			r Request
+			m MutateRequest
+		}{}
+		r = &a.r
+		r.ID = d.uvarint("id")
+		d.mutate(&a.m)
+		r.Mutate = &a.m
 	case tagNone:
 		r = &Request{}
 		r.ID = d.uvarint("id")
@@ -448,6 +521,50 @@ func (d *decoder) rangeReq(p *RangeRequest) {
 	f := d.flags("range flags", flagKeysOnly|flagCountOnly)
 	p.KeysOnly = f&flagKeysOnly != 0
 	p.CountOnly = f&flagCountOnly != 0
+}
+
+func (d *decoder) mutate(m *MutateRequest) {
+	m.Op = MutateOp(d.byte("mutate op"))
+	if d.err == nil && (m.Op == 0 || m.Op > maxMutateOp) {
+		d.fail(fmt.Sprintf("unknown mutate op %d", m.Op))
+	}
+	m.Key = d.bytes("mutate key")
+	m.Dest = d.bytes("mutate dest")
+	m.Value = d.bytes("mutate value")
+	m.Int = d.varint("mutate int")
+	m.Float = math.Float64frombits(d.uint64("mutate float"))
+	f := d.flags("mutate flags", flagNX|flagXX|flagPrevValue)
+	m.NX = f&flagNX != 0
+	m.XX = f&flagXX != 0
+	m.PrevValue = f&flagPrevValue != 0
+}
+
+func (d *decoder) mutateResult() *MutateResult {
+	m := &MutateResult{}
+	if e := d.bytes("mutate error"); len(e) > 0 {
+		m.Err = string(e)
+	}
+	f := d.flags("mutate result flags", flagWritten|flagExisted)
+	m.Written = f&flagWritten != 0
+	m.Existed = f&flagExisted != 0
+	m.Prev = d.bytes("mutate prev")
+	m.Value = d.bytes("mutate value")
+	m.Int = d.varint("mutate int")
+	return m
+}
+
+// uint64 reads 8 bytes, big endian.
+func (d *decoder) uint64(what string) uint64 {
+	if d.err != nil {
+		return 0
+	}
+	if len(d.b) < 8 {
+		d.fail("truncated " + what)
+		return 0
+	}
+	v := binary.BigEndian.Uint64(d.b)
+	d.b = d.b[8:]
+	return v
 }
 
 // Minimum encoded sizes, used to bound counts.
@@ -492,6 +609,9 @@ func (d *decoder) txnOps() []TxnOp {
 		case tagRange:
 			ops[i].Range = &RangeRequest{}
 			d.rangeReq(ops[i].Range)
+		case tagMutate:
+			ops[i].Mutate = &MutateRequest{}
+			d.mutate(ops[i].Mutate)
 		case tagNone:
 		default:
 			d.fail(fmt.Sprintf("unknown txn op tag %d", tag))
@@ -533,6 +653,8 @@ func DecodeResult(b []byte) (*Result, error) {
 			}
 		}
 		r.Txn = t
+	case tagMutate:
+		r.Mutate = d.mutateResult()
 	case tagNone:
 	default:
 		return nil, fmt.Errorf("command: unknown result tag %d: %w", tag, ErrCorrupt)
@@ -584,6 +706,8 @@ func (d *decoder) txnOpResult(r *TxnOpResult) {
 		r.Delete = d.deleteResult()
 	case tagRange:
 		r.Range = &RangeResult{KVs: d.kvs(), More: d.bool("range more"), Count: d.varint("range count")}
+	case tagMutate:
+		r.Mutate = d.mutateResult()
 	case tagNone:
 	default:
 		d.fail(fmt.Sprintf("unknown txn result tag %d", tag))

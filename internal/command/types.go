@@ -23,6 +23,7 @@ type Request struct {
 	Delete  *DeleteRequest
 	Txn     *TxnRequest
 	Compact *CompactRequest
+	Mutate  *MutateRequest
 }
 
 // PutRequest writes Value at Key.
@@ -87,10 +88,15 @@ type TxnOp struct {
 	Put    *PutRequest
 	Delete *DeleteRequest
 	Range  *RangeRequest
+	Mutate *MutateRequest
 }
 
 // TxnRequest applies Success if every compare holds, else Failure. The whole
-// txn is one revision. A key may be written at most once per branch.
+// txn is one revision. A key may be written at most once per branch by Put
+// and Delete ops (as in etcd); Mutate ops are exempt: they apply in order,
+// each seeing the writes before it, so a key may be mutated several times
+// (Redis MULTI/EXEC semantics). A key written n times in one txn gets its
+// version raised by n; its history keeps the last write of the revision.
 type TxnRequest struct {
 	Compares []Compare
 	Success  []TxnOp
@@ -112,6 +118,7 @@ type Result struct {
 	Put    *PutResult
 	Delete *DeleteResult
 	Txn    *TxnResult
+	Mutate *MutateResult
 }
 
 // Error codes carried in Result.Err (the state machine is deterministic, so
@@ -121,7 +128,23 @@ const (
 	ErrCodeFutureRev    = "future_revision"
 	ErrCodeDuplicateKey = "duplicate_key" // a txn branch writes one key twice
 	ErrCodeInvalid      = "invalid"       // malformed request (empty key, ...)
+
+	// Mutate errors (MutateResult.Err, and Result.Err for a standalone
+	// Mutate). They depend on the stored data, so inside a txn they fail
+	// only their op, as Redis fails one command of an EXEC.
+	ErrCodeNotInteger = "not_integer" // IncrBy on a value that is not a 64-bit decimal integer
+	ErrCodeNotFloat   = "not_float"   // IncrByFloat on a value that is not a float
+	ErrCodeOverflow   = "overflow"    // IncrBy would overflow int64
+	ErrCodeNaNOrInf   = "nan_or_inf"  // IncrByFloat would produce NaN or an infinity
+	ErrCodeTooLarge   = "too_large"   // Append/SetRange would exceed MaxValueSize
+	ErrCodeNoSuchKey  = "no_such_key" // Rename of a missing key
 )
+
+// MaxValueSize is the largest value the state machine writes (8 MiB). The
+// service refuses larger values up front; Append and SetRange, whose result
+// size depends on the stored data, fail with ErrCodeTooLarge in the state
+// machine, deterministically.
+const MaxValueSize = 8 << 20
 
 type PutResult struct {
 	PrevKV *KeyValue
@@ -148,4 +171,82 @@ type TxnOpResult struct {
 	Put    *PutResult
 	Delete *DeleteResult
 	Range  *RangeResult
+	Mutate *MutateResult
+}
+
+// MutateOp is the read-modify-write operation of a MutateRequest.
+type MutateOp uint8
+
+// Mutate operations. Each reads the latest value of Key and writes in the
+// same apply step, so it is atomic: the Redis string commands that read
+// before they write (INCR, APPEND, SETNX, GETSET, RENAME ...) map onto them.
+const (
+	// MutateSet writes Value at Key. With NX only if Key is absent, with XX
+	// only if it exists. PrevValue returns the old value (GETSET, SET GET).
+	MutateSet MutateOp = iota + 1
+	// MutateDelete deletes Key (Int = 1 if it existed, else 0). PrevValue
+	// returns the old value (GETDEL).
+	MutateDelete
+	// MutateIncrBy adds Int to the decimal integer at Key (absent = 0) and
+	// stores the sum in decimal; Int of the result is the new value. The
+	// stored value must be a canonical int64 as Redis's string2ll accepts
+	// it ("12", "-3"; not "+1", "01", " 1"): else ErrCodeNotInteger. An
+	// int64 overflow is ErrCodeOverflow.
+	MutateIncrBy
+	// MutateIncrByFloat adds Float to the float at Key (absent = 0) and
+	// stores the sum formatted with strconv 'f', -1 (the shortest decimal
+	// that reads back as the same float64, never an exponent), which the
+	// result returns in Value. Float64 arithmetic is IEEE 754 and
+	// identical on every node. Errors: ErrCodeNotFloat, ErrCodeNaNOrInf.
+	MutateIncrByFloat
+	// MutateAppend appends Value (absent key = empty); Int of the result is
+	// the new length. Over MaxValueSize: ErrCodeTooLarge.
+	MutateAppend
+	// MutateSetRange overwrites the value from byte offset Int (>= 0) with
+	// Value, padding with zero bytes; Int of the result is the new length.
+	// An empty Value writes nothing and returns the current length (0 and
+	// no key for an absent key), as Redis does. Over MaxValueSize:
+	// ErrCodeTooLarge.
+	MutateSetRange
+	// MutateRename moves the value of Key to Dest and deletes Key, in one
+	// revision. With NX only if Dest is absent. A missing Key is
+	// ErrCodeNoSuchKey; Key == Dest writes nothing.
+	MutateRename
+
+	maxMutateOp = MutateRename
+)
+
+// MutateRequest is an atomic read-modify-write of one key (two for
+// MutateRename), usable as a request and as a TxnOp. The fields an Op does
+// not use must be zero.
+type MutateRequest struct {
+	Op        MutateOp
+	Key       []byte
+	Dest      []byte  // MutateRename
+	Value     []byte  // MutateSet, MutateAppend, MutateSetRange
+	Int       int64   // MutateIncrBy delta, MutateSetRange offset
+	Float     float64 // MutateIncrByFloat delta
+	NX        bool    // MutateSet: only if Key is absent; MutateRename: only if Dest is absent
+	XX        bool    // MutateSet: only if Key exists
+	PrevValue bool    // MutateSet, MutateDelete: return the previous value
+}
+
+// MutateResult is the outcome of one MutateRequest.
+type MutateResult struct {
+	// Err is the op's error code (ErrCodeNotInteger ...); nothing was
+	// written. A standalone Mutate also reports it in Result.Err.
+	Err string
+	// Written reports that the op wrote (false when an NX/XX condition
+	// failed or there was nothing to do).
+	Written bool
+	// Existed reports that Key existed before the op.
+	Existed bool
+	// Prev is the previous value when PrevValue was asked (nil for an empty
+	// or absent value: see Existed).
+	Prev []byte
+	// Value is the new value of MutateIncrByFloat.
+	Value []byte
+	// Int is the new value of MutateIncrBy, the new length for
+	// MutateAppend and MutateSetRange, the keys deleted by MutateDelete.
+	Int int64
 }

@@ -22,7 +22,7 @@ type Config struct {
 	DataDir    string // default ./cairn-data
 	ListenPeer string // raft transport (default 127.0.0.1:7380)
 	ListenHTTP string // HTTP API (default 127.0.0.1:7379)
-	ListenRESP string // RESP front end (default 127.0.0.1:6380; unused until it lands)
+	ListenRESP string // Redis protocol front end (default 127.0.0.1:6380)
 
 	// InitialCluster bootstraps a new cluster: "name=host:peerport,...".
 	// Empty means a single-node cluster of this node.

@@ -18,6 +18,7 @@ import (
 	"github.com/cairndb/cairn/internal/membership"
 	"github.com/cairndb/cairn/internal/raftlog"
 	"github.com/cairndb/cairn/internal/raftnode"
+	"github.com/cairndb/cairn/internal/respserver"
 	"github.com/cairndb/cairn/internal/service"
 	"github.com/cairndb/cairn/internal/statemachine"
 	"github.com/cairndb/cairn/internal/storage"
@@ -43,6 +44,8 @@ type Server struct {
 	svc     *service.Service
 	httpSrv *http.Server
 	httpLn  net.Listener
+	respSrv *respserver.Server
+	respLn  net.Listener
 
 	peersMu sync.Mutex // guards peers
 	peers   map[uint64]string
@@ -175,6 +178,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.httpLn, err = net.Listen("tcp", cfg.ListenHTTP); err != nil {
 		return nil, fmt.Errorf("server: listen http: %w", err)
 	}
+	if s.respLn, err = net.Listen("tcp", cfg.ListenRESP); err != nil {
+		return nil, fmt.Errorf("server: listen resp: %w", err)
+	}
 	s.httpSrv = &http.Server{
 		Handler:           httpapi.New(s.svc, httpapi.Options{Logger: s.log.With("component", "http")}),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -190,13 +196,24 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			s.log.Error("http server stopped", "err", err)
 		}
 	}()
+	s.respSrv = respserver.New(s.svc, respserver.Options{Logger: s.log.With("component", "resp")})
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.respSrv.Serve(s.respLn); err != nil && !errors.Is(err, respserver.ErrServerClosed) {
+			s.log.Error("resp server stopped", "err", err)
+		}
+	}()
 	s.log.Info("cairn node started", "name", ident.Name, "id", membership.IDString(ident.ID),
-		"peer", s.PeerAddr(), "http", s.httpLn.Addr().String(), "data_dir", cfg.DataDir)
+		"peer", s.PeerAddr(), "http", s.httpLn.Addr().String(), "resp", s.respLn.Addr().String(), "data_dir", cfg.DataDir)
 	return s, nil
 }
 
 // HTTPAddr is the address the HTTP API listens on.
 func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
+
+// RESPAddr is the address the Redis protocol front end listens on.
+func (s *Server) RESPAddr() string { return s.respLn.Addr().String() }
 
 // PeerAddr is the address the raft transport listens on.
 func (s *Server) PeerAddr() string {
@@ -250,6 +267,11 @@ func (s *Server) Stop() {
 // close stops whatever was started, in reverse order.
 func (s *Server) close() {
 	close(s.stopc)
+	if s.respSrv != nil {
+		s.respSrv.Close()
+	} else if s.respLn != nil {
+		s.respLn.Close()
+	}
 	if s.httpSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = s.httpSrv.Shutdown(ctx)

@@ -1,6 +1,10 @@
 package service
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/cairndb/cairn/internal/command"
+)
 
 // Sentinel errors of the service. Front ends translate them (HTTP status
 // codes, RESP error strings) with errors.Is; everything below wraps them
@@ -21,12 +25,20 @@ var (
 	ErrMemberExists    = errors.New("member already exists")
 	ErrNotLearner      = errors.New("member is not a learner")
 	ErrNotReady        = errors.New("node is not ready")
+
+	// Errors of read-modify-write requests (Mutate); they depend on the
+	// stored value, see command.MutateOp.
+	ErrNotInteger = errors.New("value is not an integer or out of range")
+	ErrNotFloat   = errors.New("value is not a valid float")
+	ErrOverflow   = errors.New("increment or decrement would overflow")
+	ErrNaNOrInf   = errors.New("increment would produce NaN or Infinity")
+	ErrNoSuchKey  = errors.New("no such key")
 )
 
 // Limits on user input (documented in docs/API.md).
 const (
-	MaxKeySize   = 4 << 10 // 4 KiB
-	MaxValueSize = 8 << 20 // 8 MiB
-	MaxTxnOps    = 1024    // compares and ops per txn branch
-	MaxScanLimit = 100_000 // keys returned by one range request
+	MaxKeySize   = 4 << 10              // 4 KiB
+	MaxValueSize = command.MaxValueSize // 8 MiB, enforced by the state machine for APPEND/SETRANGE
+	MaxTxnOps    = 1024                 // compares and ops per txn branch
+	MaxScanLimit = 100_000              // keys returned by one range request
 )

@@ -185,6 +185,9 @@ func validateTxnOp(op command.TxnOp) (int, error) {
 		return len(op.Delete.Key), validateRangeEnd(op.Delete.End)
 	case op.Range != nil:
 		return len(op.Range.Key), validateRange(op.Range)
+	case op.Mutate != nil:
+		m := op.Mutate
+		return len(m.Key) + len(m.Dest) + len(m.Value), validateMutate(m)
 	}
 	return 0, fmt.Errorf("%w: empty txn op", ErrInvalid)
 }

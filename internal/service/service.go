@@ -173,6 +173,18 @@ func resultErr(r *command.Result) error {
 		return ErrDuplicateKey
 	case command.ErrCodeInvalid:
 		return ErrInvalid
+	case command.ErrCodeNotInteger:
+		return ErrNotInteger
+	case command.ErrCodeNotFloat:
+		return ErrNotFloat
+	case command.ErrCodeOverflow:
+		return ErrOverflow
+	case command.ErrCodeNaNOrInf:
+		return ErrNaNOrInf
+	case command.ErrCodeTooLarge:
+		return fmt.Errorf("%w: the result would exceed %d bytes", ErrValueTooLarge, MaxValueSize)
+	case command.ErrCodeNoSuchKey:
+		return ErrNoSuchKey
 	}
 	return fmt.Errorf("%w: %s", ErrInvalid, r.Err)
 }

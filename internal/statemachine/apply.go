@@ -29,6 +29,7 @@ type applier struct {
 	keyBuf  []byte // latest key
 	histBuf []byte // history key
 	valBuf  []byte // encoded record
+	mutBuf  []byte // new value built by a mutate
 
 	// getLatest's output, kept here so the GetFunc callback is allocated
 	// once. got.value aliases gotVal.
@@ -154,6 +155,8 @@ func (a *applier) applyProposal(index uint64, p []byte) error {
 		err = a.applyTxn(res, req.Txn)
 	case req.Compact != nil:
 		a.applyCompact(res, req.Compact)
+	case req.Mutate != nil:
+		err = a.applyMutate(res, req.Mutate)
 	default:
 		res.Err = command.ErrCodeInvalid
 	}
@@ -259,6 +262,11 @@ func (a *applier) applyTxn(res *command.Result, t *command.TxnRequest) error {
 			}
 		case op.Range != nil:
 			out.Range, err = a.sm.readRange(a.batch, op.Range)
+		case op.Mutate != nil:
+			out.Mutate, err = a.mutate(op.Mutate, rev)
+			if err == nil && out.Mutate.Written {
+				wrote = true
+			}
 		}
 		if err != nil {
 			return err
@@ -458,6 +466,10 @@ func validateOps(ops []command.TxnOp) string {
 			if checkRange(op.Range) != nil {
 				return command.ErrCodeInvalid
 			}
+		case op.Mutate != nil:
+			if !validMutate(op.Mutate) {
+				return command.ErrCodeInvalid
+			}
 		default:
 			return command.ErrCodeInvalid
 		}
@@ -467,7 +479,8 @@ func validateOps(ops []command.TxnOp) string {
 
 // duplicateWrites reports whether a branch writes one key twice: two puts
 // of a key, or a put of a key a delete in the branch covers (as etcd;
-// overlapping deletes are allowed).
+// overlapping deletes are allowed). Mutate ops are not counted: they apply
+// in order and may write a key several times (see command.TxnRequest).
 func duplicateWrites(ops []command.TxnOp) bool {
 	var puts [][]byte
 	for i := range ops {

@@ -5,10 +5,10 @@
 // # Data model
 //
 // Every successful write request (a Put, a Delete that deleted at least one
-// key, a Txn whose chosen branch wrote something) increments the store
-// revision by exactly one, and every key it writes carries that revision. A
-// read-only txn, a delete of nothing, a compaction and a failed request
-// leave the revision alone. A user key k is stored twice (see storage/doc.go
+// key, a Mutate that wrote, a Txn whose chosen branch wrote something)
+// increments the store revision by exactly one, and every key it writes
+// carries that revision. A read-only txn, a delete of nothing, a
+// compaction and a failed request leave the revision alone. A user key k is stored twice (see storage/doc.go
 // for the key layout):
 //
 //	LatestKey(g, k)       -> record of the newest version (absent once deleted)
@@ -43,6 +43,8 @@
 //     applied index published, so a client told "revision N" can read N.
 //   - Requests applied in one Apply call share one indexed batch, so each
 //     request (and each op of a txn) reads the writes of the ones before it.
+//     Read-modify-write requests (Mutate, mutate.go: INCR, APPEND, SET NX,
+//     RENAME ...) rely on this to be atomic.
 //   - Compaction to horizon C keeps, for every key, the newest version with
 //     rev <= C unless it is a tombstone, and everything newer; the latest
 //     namespace is never touched. MetaCompacted is raised at apply time, so

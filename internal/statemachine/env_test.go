@@ -96,7 +96,7 @@ func (e *env) entry(reqs ...*command.Request) raftnode.Entry {
 func (e *env) handle(t *testing.T, d *datadriven.TestData) string {
 	e.t = t
 	switch d.Cmd {
-	case "put", "delete", "txn", "compact", "noop", "empty":
+	case "put", "delete", "txn", "compact", "noop", "empty", "mutate":
 		req, err := parseRequest(d.Cmd, d.CmdArgs, d.Input)
 		if err != nil {
 			d.Fatalf(t, "%v", err)
@@ -162,6 +162,21 @@ func (e *env) handle(t *testing.T, d *datadriven.TestData) string {
 			return fmt.Sprintf("error: %v\n", err)
 		}
 		return fmt.Sprintf("rev=%d %s\n", cur, fmtKV(kv))
+	case "getmany":
+		var keys [][]byte
+		for _, a := range d.CmdArgs {
+			keys = append(keys, key(a.Key))
+		}
+		kvs, rev, err := e.sm.GetMany(keys)
+		if err != nil {
+			return fmt.Sprintf("error: %v\n", err)
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "rev=%d\n", rev)
+		for _, kv := range kvs {
+			fmt.Fprintf(&b, "  %s\n", fmtKV(kv))
+		}
+		return b.String()
 	case "status":
 		return e.status()
 	case "restart":
@@ -326,7 +341,7 @@ func parseRequest(cmd string, args []datadriven.CmdArg, input string) (*command.
 	if op.Range != nil {
 		return nil, fmt.Errorf("range is not a request")
 	}
-	return &command.Request{Put: op.Put, Delete: op.Delete}, nil
+	return &command.Request{Put: op.Put, Delete: op.Delete, Mutate: op.Mutate}, nil
 }
 
 func hasFlag(args []datadriven.CmdArg, name string) bool {
@@ -394,8 +409,96 @@ func parseOp(cmd string, args []datadriven.CmdArg) (command.TxnOp, error) {
 		return command.TxnOp{Range: parseRange(args)}, nil
 	case "bogus":
 		return command.TxnOp{}, nil
+	case "mutate":
+		m, err := parseMutate(args)
+		return command.TxnOp{Mutate: m}, err
 	}
 	return command.TxnOp{}, fmt.Errorf("unknown op %q", cmd)
+}
+
+// parseMutate reads: <op> <key> [<value or dest>] [int=N] [float=F] [nx]
+// [xx] [prev], op one of set delete incrby incrbyfloat append setrange
+// rename, or op=N for a raw op number.
+func parseMutate(args []datadriven.CmdArg) (*command.MutateRequest, error) {
+	ops := map[string]command.MutateOp{"set": command.MutateSet, "delete": command.MutateDelete,
+		"incrby": command.MutateIncrBy, "incrbyfloat": command.MutateIncrByFloat, "append": command.MutateAppend,
+		"setrange": command.MutateSetRange, "rename": command.MutateRename}
+	m := &command.MutateRequest{}
+	var pos []string
+	for _, a := range args {
+		switch {
+		case a.Key == "nx":
+			m.NX = true
+		case a.Key == "xx":
+			m.XX = true
+		case a.Key == "prev":
+			m.PrevValue = true
+		case a.Key == "int" && len(a.Vals) == 1:
+			v, err := strconv.ParseInt(a.Vals[0], 10, 64)
+			if err != nil {
+				return nil, err
+			}
+			m.Int = v
+		case a.Key == "float" && len(a.Vals) == 1:
+			v, err := strconv.ParseFloat(a.Vals[0], 64)
+			if err != nil {
+				return nil, err
+			}
+			m.Float = v
+		case a.Key == "op" && len(a.Vals) == 1:
+			v, err := strconv.ParseUint(a.Vals[0], 10, 8)
+			if err != nil {
+				return nil, err
+			}
+			m.Op = command.MutateOp(v)
+		case len(a.Vals) == 0:
+			pos = append(pos, a.Key)
+		default:
+			return nil, fmt.Errorf("unknown mutate argument %q", a.Key)
+		}
+	}
+	if m.Op == 0 {
+		if len(pos) == 0 {
+			return nil, fmt.Errorf("mutate needs an op")
+		}
+		op, ok := ops[pos[0]]
+		if !ok {
+			return nil, fmt.Errorf("unknown mutate op %q", pos[0])
+		}
+		m.Op = op
+		pos = pos[1:]
+	}
+	if len(pos) > 0 {
+		m.Key = key(pos[0])
+	}
+	if len(pos) > 1 {
+		if m.Op == command.MutateRename {
+			m.Dest = key(pos[1])
+		} else {
+			m.Value = key(pos[1])
+		}
+	}
+	return m, nil
+}
+
+func fmtMutate(r *command.MutateResult) string {
+	var b strings.Builder
+	b.WriteString("mutate")
+	if r.Err != "" {
+		fmt.Fprintf(&b, " err=%s", r.Err)
+	}
+	fmt.Fprintf(&b, " written=%t existed=%t", r.Written, r.Existed)
+	if r.Prev != nil {
+		fmt.Fprintf(&b, " prev=%q", r.Prev)
+	}
+	if r.Value != nil {
+		fmt.Fprintf(&b, " value=%q", r.Value)
+	}
+	if r.Int != 0 {
+		fmt.Fprintf(&b, " int=%d", r.Int)
+	}
+	b.WriteString("\n")
+	return b.String()
 }
 
 func parseRange(args []datadriven.CmdArg) *command.RangeRequest {
@@ -522,6 +625,8 @@ func fmtResults(rs []*command.Result) string {
 			b.WriteString("\n")
 		case r.Delete != nil:
 			b.WriteString(" delete " + fmtDelete(r.Delete, ""))
+		case r.Mutate != nil:
+			b.WriteString(" " + fmtMutate(r.Mutate))
 		case r.Txn != nil:
 			fmt.Fprintf(&b, " txn succeeded=%t\n", r.Txn.Succeeded)
 			for i, op := range r.Txn.Results {
@@ -537,6 +642,8 @@ func fmtResults(rs []*command.Result) string {
 					b.WriteString("delete " + fmtDelete(op.Delete, "  "))
 				case op.Range != nil:
 					b.WriteString("range " + fmtRange(op.Range, "  "))
+				case op.Mutate != nil:
+					b.WriteString(fmtMutate(op.Mutate))
 				}
 			}
 		default:

@@ -252,3 +252,37 @@ func (sm *StateMachine) rangeAt(r storage.Reader, c *collector, rev int64) error
 func isVersionOf(k, prefix []byte) bool {
 	return len(k) == len(prefix)+8 && bytes.HasPrefix(k, prefix)
 }
+
+// GetMany reads the latest version of each key from one consistent
+// snapshot (Redis's MGET and EXISTS are atomic), in the order given;
+// missing keys are nil. It returns the snapshot's revision.
+func (sm *StateMachine) GetMany(keys [][]byte) ([]*command.KeyValue, int64, error) {
+	for _, k := range keys {
+		if len(k) == 0 {
+			return nil, 0, fmt.Errorf("statemachine: get: empty key: %w", ErrInvalid)
+		}
+	}
+	snap := sm.db.NewSnapshot()
+	defer snap.Close()
+	rev, err := readInt64(snap, sm.keys.revision)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]*command.KeyValue, len(keys))
+	var lk []byte
+	var rec record
+	for i, k := range keys {
+		lk = storage.AppendLatestKey(lk[:0], sm.group, k)
+		err := snap.GetFunc(lk, func(b []byte) error {
+			if err := decodeRecord(b, &rec); err != nil {
+				return err
+			}
+			out[i] = rec.keyValue(k, false)
+			return nil
+		})
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return nil, 0, fmt.Errorf("statemachine: get %q: %w", k, err)
+		}
+	}
+	return out, rev, nil
+}
