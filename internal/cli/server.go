@@ -63,6 +63,7 @@ needs no bootstrap flags.
 	f.StringVar(&cfg.Join, "join", "", "join a running cluster through the HTTP address of any member")
 	f.BoolVar(&cfg.Learner, "learner", false, "join as a read-only replica (never promoted to voter)")
 	f.Int64Var(&cfg.RetainRevisions, "retain-revisions", 100000, "MVCC history to keep, in revisions (negative: keep all)")
+	f.BoolVar(&cfg.EnablePprof, "enable-pprof", false, "serve Go's profiler under /debug/pprof/ on the HTTP address")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd
 }

@@ -34,6 +34,10 @@ type Config struct {
 
 	Logger *slog.Logger
 
+	// EnablePprof serves Go's profiler under /debug/pprof/ on the HTTP
+	// listener.
+	EnablePprof bool
+
 	// FS, if set, is the filesystem under Pebble (tests inject errors).
 	FS vfs.FS
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"sync"
@@ -182,7 +183,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, fmt.Errorf("server: listen resp: %w", err)
 	}
 	s.httpSrv = &http.Server{
-		Handler:           httpapi.New(s.svc, httpapi.Options{Logger: s.log.With("component", "http")}),
+		Handler:           s.httpHandler(),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	s.node.Start()
@@ -207,6 +208,22 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.log.Info("cairn node started", "name", ident.Name, "id", membership.IDString(ident.ID),
 		"peer", s.PeerAddr(), "http", s.httpLn.Addr().String(), "resp", s.respLn.Addr().String(), "data_dir", cfg.DataDir)
 	return s, nil
+}
+
+// httpHandler is the HTTP API, plus /debug/pprof/ when enabled.
+func (s *Server) httpHandler() http.Handler {
+	api := httpapi.New(s.svc, httpapi.Options{Logger: s.log.With("component", "http")})
+	if !s.cfg.EnablePprof {
+		return api
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.Handle("/", api)
+	return mux
 }
 
 // HTTPAddr is the address the HTTP API listens on.
