@@ -116,7 +116,9 @@ func (n *Node) run() {
 		case <-n.stopc:
 			return
 		}
-		if ls.rn.HasReady() {
+		// Advance can itself produce work (a lone voter's own append
+		// acknowledgement commits entries), so drain until nothing is ready.
+		for ls.rn.HasReady() {
 			if err := n.handleReady(); err != nil {
 				n.fail(err)
 				return
