@@ -92,6 +92,8 @@ func translateRead(err error) error {
 		return fmt.Errorf("%w: %v", ErrCompacted, err)
 	case errors.Is(err, statemachine.ErrFutureRevision):
 		return fmt.Errorf("%w: %v", ErrFutureRevision, err)
+	case errors.Is(err, statemachine.ErrInvalid):
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	return err
 }
@@ -126,6 +128,11 @@ func validatePut(r *command.PutRequest) error {
 func validateRange(r *command.RangeRequest) error {
 	if len(r.Key) == 0 && len(r.End) == 0 {
 		return ErrKeyEmpty
+	}
+	if len(r.Key) == 0 {
+		// A range from the empty key starts at the first key: no key is
+		// empty, so "\x00" is the same start.
+		r.Key = []byte{0}
 	}
 	if len(r.Key) > MaxKeySize {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrKeyTooLarge, len(r.Key), MaxKeySize)
