@@ -159,21 +159,34 @@ func (n *Node) stoppedCh() <-chan struct{} { return n.donec }
 // into the log (on the leader, or forwarded to it); the result arrives
 // through the state machine. ErrProposalDropped means it was not accepted.
 func (n *Node) Propose(ctx context.Context, data []byte) error {
-	p := &proposal{data: data, errc: make(chan error, 1)}
-	select {
-	case n.propc <- p:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-n.donec:
-		return ErrStopped
+	errc, err := n.ProposeAsync(ctx, data)
+	if err != nil {
+		return err
 	}
 	select {
-	case err := <-p.errc:
+	case err := <-errc:
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-n.donec:
 		return ErrStopped
+	}
+}
+
+// ProposeAsync queues a proposal for the raft goroutine and returns without
+// waiting for raft to take it; the channel later yields raft's verdict (nil
+// or ErrProposalDropped). Proposals queued one after another by one
+// goroutine enter the log in that order, so a pipelining caller gets many
+// proposals into one entry and one fsync.
+func (n *Node) ProposeAsync(ctx context.Context, data []byte) (<-chan error, error) {
+	p := &proposal{data: data, errc: make(chan error, 1)}
+	select {
+	case n.propc <- p:
+		return p.errc, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-n.donec:
+		return nil, ErrStopped
 	}
 }
 

@@ -28,6 +28,10 @@ type spec struct {
 	// txnControl commands run at once even inside MULTI (MULTI, EXEC,
 	// DISCARD, WATCH, QUIT, RESET).
 	txnControl bool
+	// put: SET/PUT key value is a plain Put (their fast path).
+	put bool
+	// class is how the command is pipelined (pipeline.go), set by register.
+	class cmdClass
 }
 
 // plan is a data command as core txn ops and the reply to write from
@@ -61,6 +65,7 @@ func register(specs ...*spec) {
 			build := s.build
 			s.run = func(c *conn, args [][]byte) { c.execPlan(build(args)) }
 		}
+		s.classify()
 		if s.step == 0 && s.firstKey != 0 {
 			s.step = 1
 		}

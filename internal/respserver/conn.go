@@ -37,6 +37,16 @@ type conn struct {
 	quit    bool  // QUIT: close after flushing
 
 	put command.PutRequest // reused by SET, so the hot path allocates nothing of its own
+	req command.Request    // reused by the pipelined writes (pipeline.go)
+	one [1]command.TxnOpResult
+
+	// Pipelining (pipeline.go).
+	src        countingReader // the socket, counting reads
+	pending    []pendingWrite // writes proposed and not yet answered, in order
+	barrierOK  bool           // a read barrier was issued in this read segment
+	barrierAt  uint64         // src.n when it was issued: it covers commands read before
+	barrierErr error          // its failure, replied to every read it covers
+	local      bool           // a read covered by the barrier runs: read locally
 
 	multi   bool     // inside MULTI
 	dirty   bool     // a command was refused while queueing: EXEC aborts
@@ -55,15 +65,17 @@ type watch struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	return &conn{
+	c := &conn{
 		srv: s, nc: nc,
 		id:      s.nextConnID.Add(1),
 		addr:    nc.RemoteAddr().String(),
 		created: time.Now(),
 		ctx:     s.ctx,
-		r:       resp.NewReader(nc, s.limits),
+		src:     countingReader{r: nc},
 		w:       resp.NewWriter(nc),
 	}
+	c.r = resp.NewReader(&c.src, s.limits)
+	return c
 }
 
 // serve reads and executes commands until the client leaves, sends QUIT,
@@ -81,23 +93,27 @@ func (c *conn) serve() {
 	c.serveCommands()
 }
 
-// serveCommands is the read-execute-reply loop.
+// serveCommands is the read-execute-reply loop. Pipelined commands
+// overlap as pipeline.go describes; replies still go out in order.
 func (c *conn) serveCommands() {
+	defer c.drain() // a write in flight when the connection ends is still awaited
 	for {
 		if err := c.r.ReadCommand(&c.cmd); err != nil {
+			c.drain()
 			var pe *resp.ProtocolError
 			if errors.As(err, &pe) {
 				c.w.Error("ERR " + pe.Error())
-				c.w.Flush()
 			}
+			c.w.Flush()
 			return
 		}
-		c.dispatch(c.cmd.Args)
+		c.execute(c.cmd.Args)
 		if c.quit {
 			c.w.Flush()
 			return
 		}
 		if c.r.Buffered() == 0 {
+			c.drain()
 			if err := c.w.Flush(); err != nil {
 				return
 			}
@@ -156,6 +172,10 @@ func lookup(name []byte) *spec {
 func (c *conn) readOpts() service.ReadOptions {
 	if c.stale {
 		return service.ReadOptions{Consistency: service.Stale, MinRevision: c.lastRev}
+	}
+	if c.local {
+		// After the read segment's barrier (runRead).
+		return service.ReadOptions{Consistency: service.Stale}
 	}
 	return service.ReadOptions{}
 }

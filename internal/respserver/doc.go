@@ -11,7 +11,10 @@
 // the goroutines. A connection reads a command (resp.Reader, reusing one
 // resp.Command), executes it, and flushes its replies only when no
 // pipelined command is already buffered, so a pipeline of n commands
-// costs one read and one write per batch. A protocol error (malformed or
+// costs one read and one write per batch. Pipelined commands overlap
+// (pipeline.go): consecutive writes are all proposed before the first is
+// awaited, consecutive reads share one read barrier, and replies are
+// written in order. A protocol error (malformed or
 // oversized input) is answered with "-ERR Protocol error: ..." and closes
 // that connection only.
 //

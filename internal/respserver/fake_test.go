@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cairndb/cairn/internal/command"
@@ -26,6 +27,8 @@ type fakeService struct {
 	last   *command.Result
 	err    error
 	status service.Status
+
+	barriers atomic.Int64 // ReadBarrier calls
 }
 
 func newFakeService(t testing.TB) *fakeService {
@@ -176,4 +179,34 @@ func (f *fakeService) Status(context.Context) (service.Status, error) {
 	st.AppliedIndex = f.index
 	st.CommitIndex = f.index
 	return st, nil
+}
+
+// ProposeAsync applies req at once, as propose does, and returns a Pending
+// that already holds the result.
+func (f *fakeService) ProposeAsync(ctx context.Context, req *command.Request) (*service.Pending, error) {
+	var r *command.Result
+	var err error
+	switch {
+	case req.Put != nil:
+		r, err = f.Put(ctx, req.Put)
+	case req.Delete != nil:
+		r, err = f.Delete(ctx, req.Delete)
+	case req.Txn != nil:
+		r, err = f.Txn(ctx, req.Txn)
+	case req.Mutate != nil:
+		r, err = f.Mutate(ctx, req.Mutate)
+	default:
+		err = service.ErrInvalid
+	}
+	if r == nil {
+		return nil, err
+	}
+	ch := make(chan *command.Result, 1)
+	ch <- r
+	return service.NewPending(ctx, ch), nil
+}
+
+func (f *fakeService) ReadBarrier(context.Context, service.ReadOptions) error {
+	f.barriers.Add(1)
+	return f.failure()
 }

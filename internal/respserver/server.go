@@ -28,6 +28,12 @@ type Service interface {
 	Txn(ctx context.Context, r *command.TxnRequest) (*command.Result, error)
 	Mutate(ctx context.Context, r *command.MutateRequest) (*command.Result, error)
 	Status(ctx context.Context) (service.Status, error)
+	// ProposeAsync proposes a write without waiting for it; calls made one
+	// after another enter raft in that order (pipelining, pipeline.go).
+	ProposeAsync(ctx context.Context, req *command.Request) (*service.Pending, error)
+	// ReadBarrier waits until reads with Stale options served afterwards
+	// are as fresh as o asks.
+	ReadBarrier(ctx context.Context, o service.ReadOptions) error
 }
 
 var _ Service = (*service.Service)(nil)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -343,11 +344,16 @@ func TestLookupAllocs(t *testing.T) {
 }
 
 // benchService answers GET and SET from fixed results, so the benchmarks
-// measure the front end alone.
+// measure the front end alone. Its pendings are preallocated and reused in
+// turn (more of them than a connection keeps in flight), so it allocates
+// nothing itself.
 type benchService struct {
 	Service
-	kv  command.KeyValue
-	res command.Result
+	kv      command.KeyValue
+	res     command.Result
+	pending [maxPendingWrites + 1]*service.Pending
+	chans   [maxPendingWrites + 1]chan *command.Result
+	next    int
 }
 
 func (b *benchService) Get(context.Context, []byte, service.ReadOptions) (*command.KeyValue, int64, error) {
@@ -358,9 +364,22 @@ func (b *benchService) Put(context.Context, *command.PutRequest) (*command.Resul
 	return &b.res, nil
 }
 
-// benchPipeline sends n copies of cmd per round trip and reads the
+func (b *benchService) ProposeAsync(ctx context.Context, _ *command.Request) (*service.Pending, error) {
+	i := b.next
+	b.next = (b.next + 1) % len(b.pending)
+	if b.pending[i] == nil {
+		b.chans[i] = make(chan *command.Result, 1)
+		b.pending[i] = service.NewPending(ctx, b.chans[i])
+	}
+	b.chans[i] <- &b.res
+	return b.pending[i], nil
+}
+
+func (b *benchService) ReadBarrier(context.Context, service.ReadOptions) error { return nil }
+
+// benchPipeline sends depth copies of cmd per round trip and reads the
 // replies, b.N commands in all.
-func benchPipeline(b *testing.B, cmd []byte, replyLen int) {
+func benchPipeline(b *testing.B, depth int, cmd []byte, replyLen int) {
 	svc := &benchService{kv: command.KeyValue{Value: bytes.Repeat([]byte("v"), 100)}, res: command.Result{Revision: 1}}
 	_, addr := startServer(b, svc)
 	nc, err := net.Dial("tcp", addr)
@@ -368,7 +387,6 @@ func benchPipeline(b *testing.B, cmd []byte, replyLen int) {
 		b.Fatal(err)
 	}
 	defer nc.Close()
-	const depth = 64
 	batch := bytes.Repeat(cmd, depth)
 	buf := make([]byte, replyLen*depth)
 	b.ReportAllocs()
@@ -390,11 +408,27 @@ func benchPipeline(b *testing.B, cmd []byte, replyLen int) {
 // BenchmarkGET measures GET through the front end (codec, dispatch,
 // reply) over loopback with 64-deep pipelines; allocs/op are the front
 // end's own (the fake service allocates nothing).
-func BenchmarkGET(b *testing.B) {
-	benchPipeline(b, resp.AppendCommand(nil, []byte("GET"), []byte("key:000001")), len("$100\r\n")+100+2)
-}
+func BenchmarkGET(b *testing.B) { benchPipeline(b, 64, getCmd, getReplyLen) }
 
 // BenchmarkSET is BenchmarkGET for SET of a 100-byte value.
-func BenchmarkSET(b *testing.B) {
-	benchPipeline(b, resp.AppendCommand(nil, []byte("SET"), []byte("key:000001"), bytes.Repeat([]byte("v"), 100)), len("+OK\r\n"))
+func BenchmarkSET(b *testing.B) { benchPipeline(b, 64, setCmd, setReplyLen) }
+
+// BenchmarkGETNoPipeline and BenchmarkSETNoPipeline send one command per
+// round trip; the P16 variants 16, as redis-benchmark -P 16.
+func BenchmarkGETNoPipeline(b *testing.B) { benchPipeline(b, 1, getCmd, getReplyLen) }
+func BenchmarkSETNoPipeline(b *testing.B) { benchPipeline(b, 1, setCmd, setReplyLen) }
+func BenchmarkGETP16(b *testing.B)        { benchPipeline(b, 16, getCmd, getReplyLen) }
+func BenchmarkSETP16(b *testing.B)        { benchPipeline(b, 16, setCmd, setReplyLen) }
+
+// BenchmarkSETGETP16 alternates SET and GET (every command is its own
+// segment: the worst case for segmenting), 16 per round trip.
+func BenchmarkSETGETP16(b *testing.B) {
+	benchPipeline(b, 8, append(slices.Clone(setCmd), getCmd...), setReplyLen+getReplyLen)
 }
+
+var (
+	getCmd      = resp.AppendCommand(nil, []byte("GET"), []byte("key:000001"))
+	getReplyLen = len("$100\r\n") + 100 + 2
+	setCmd      = resp.AppendCommand(nil, []byte("SET"), []byte("key:000001"), bytes.Repeat([]byte("v"), 100))
+	setReplyLen = len("+OK\r\n")
+)

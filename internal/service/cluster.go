@@ -130,6 +130,16 @@ func (s *Service) transferAway(ctx context.Context, id uint64) error {
 			best, bestMatch = v, pr.Match
 		}
 	}
+	if st.Progress == nil {
+		// Only the leader tracks progress. A follower names itself if it
+		// can vote (it is alive and serving this request), else another
+		// voter; raft forwards the transfer to the leader.
+		for _, v := range st.Voters {
+			if v != id && (best == 0 || v == st.ID) {
+				best = v
+			}
+		}
+	}
 	if best == 0 {
 		return fmt.Errorf("%w: no other reachable voter to take leadership", ErrInvalid)
 	}

@@ -69,10 +69,16 @@ func (s *Service) Range(ctx context.Context, r *command.RangeRequest, o ReadOpti
 // readBarrier waits until the local state machine may serve a read of the
 // requested consistency.
 func (s *Service) readBarrier(ctx context.Context, o ReadOptions) error {
-	if o.Consistency == Linearizable {
+	if o.Consistency == Linearizable || !s.caughtUp.Load() {
+		// A restarted node replays entries it applied before it stopped
+		// (applies are not fsynced; the raft log is). Until one barrier
+		// has passed, its state may be older than what it served before
+		// the restart, so even stale reads wait for one: its index is at
+		// least anything this node ever applied.
 		if err := s.node.LinearizableBarrier(ctx); err != nil {
 			return s.translate(ctx, err)
 		}
+		s.caughtUp.Store(true)
 	}
 	if o.MinRevision > 0 {
 		err := s.revisions.wait(ctx, o.MinRevision, s.sm.Revision)

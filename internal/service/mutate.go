@@ -39,7 +39,7 @@ func (s *Service) Get(ctx context.Context, key []byte, o ReadOptions) (*command.
 	if err := validateKey(key); err != nil {
 		return nil, 0, err
 	}
-	if o.Consistency == Linearizable || o.MinRevision > 0 {
+	if o.Consistency == Linearizable || o.MinRevision > 0 || !s.caughtUp.Load() {
 		ctx, cancel := s.withTimeout(ctx)
 		defer cancel()
 		if err := s.readBarrier(ctx, o); err != nil {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairndb/cairn/internal/command"
@@ -46,6 +47,10 @@ type Service struct {
 	node *raftnode.Node
 	sm   *statemachine.StateMachine
 	log  *slog.Logger
+
+	// caughtUp is set once a linearizable barrier has passed since the
+	// process started; stale reads wait for one (see readBarrier).
+	caughtUp atomic.Bool
 
 	ids       idGenerator
 	results   resultWaiters
@@ -120,26 +125,11 @@ func (s *Service) withTimeout(ctx context.Context) (context.Context, context.Can
 
 // propose sends req through raft and waits for its result.
 func (s *Service) propose(ctx context.Context, req *command.Request) (*command.Result, error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	req.ID = s.ids.next()
-	data := command.EncodeRequest(nil, req)
-	ch := s.results.register(req.ID)
-	defer s.results.cancel(req.ID)
-	if err := s.node.Propose(ctx, data); err != nil {
-		return nil, s.translate(ctx, err)
+	p, err := s.startProposal(ctx, req)
+	if err != nil {
+		return nil, err
 	}
-	select {
-	case r := <-ch:
-		if err := resultErr(r); err != nil {
-			return r, err
-		}
-		return r, nil
-	case <-ctx.Done():
-		return nil, s.translate(ctx, ctx.Err())
-	case <-s.node.Done():
-		return nil, ErrStopped
-	}
+	return p.Wait()
 }
 
 // translate maps raft-level and context errors to service sentinels.
