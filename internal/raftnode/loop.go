@@ -28,7 +28,15 @@ type loopState struct {
 	// confWaiters maps a conf change context to callers waiting for it.
 	confWaiters map[string][]chan struct{}
 
-	entries []Entry // reused apply buffer
+	// leaderStart is the index of this node's first entry as leader of the
+	// current term (0 when not leader). Reads it answers must wait for it:
+	// raft answers a lone voter's ReadIndex with its commit index at once,
+	// and after a restart that index can be older than writes acknowledged
+	// before the restart (commit-only hard state updates are not synced).
+	leaderStart uint64
+
+	entries []Entry     // reused apply buffer
+	local   []localItem // reused drain buffer
 	ticks   uint64
 }
 
@@ -39,11 +47,14 @@ type readBatch struct {
 
 func newLoopState(n *Node) (*loopState, error) {
 	cfg := n.cfg
+	applied := cfg.StateMachine.AppliedIndex()
+	if err := repairCommit(cfg, applied); err != nil {
+		return nil, err
+	}
 	_, cs, err := cfg.Log.InitialState()
 	if err != nil {
 		return nil, fmt.Errorf("raftnode: initial state: %w", err)
 	}
-	applied := cfg.StateMachine.AppliedIndex()
 	rc := &raft.Config{
 		ID:                        cfg.ID,
 		ElectionTick:              cfg.ElectionTicks,
@@ -58,7 +69,10 @@ func newLoopState(n *Node) (*loopState, error) {
 		PreVote:                   true,
 		ReadOnlyOption:            raft.ReadOnlySafe,
 		StepDownOnRemoval:         true,
-		Logger:                    raftLogger{n.log.With("component", "raft")},
+		// Storage writes are messages to a separate append goroutine, so
+		// raft keeps taking proposals while an fsync is in flight.
+		AsyncStorageWrites: true,
+		Logger:             raftLogger{n.log.With("component", "raft")},
 	}
 	rn, err := raft.NewRawNode(rc)
 	if err != nil {
@@ -89,6 +103,43 @@ func newLoopState(n *Node) (*loopState, error) {
 	}, nil
 }
 
+// repairCommit raises the persisted commit index to the applied index.
+// Entries are applied only once they are committed and durable in the
+// local log, but the apply batch is not synced and the hard state carrying
+// a commit-only update is written by the append goroutine without a sync,
+// so after a crash the applied index may exceed the persisted commit index.
+// The entries up to the applied index are known committed, so recording
+// that is true; raft refuses to start otherwise.
+func repairCommit(cfg Config, applied uint64) error {
+	hs, _, err := cfg.Log.InitialState()
+	if err != nil {
+		return fmt.Errorf("raftnode: initial state: %w", err)
+	}
+	if applied <= hs.GetCommit() {
+		return nil
+	}
+	last, err := cfg.Log.LastIndex()
+	if err != nil {
+		return err
+	}
+	if applied > last {
+		return fmt.Errorf("raftnode: applied index %d beyond the durable log (last %d): storage is corrupt", applied, last)
+	}
+	b := cfg.DB.NewBatch()
+	defer b.Close()
+	fixed := &pb.HardState{Term: new(hs.GetTerm()), Vote: new(hs.GetVote()), Commit: new(applied)}
+	if err := cfg.Log.SetHardState(b, fixed); err != nil {
+		return fmt.Errorf("raftnode: repair commit index: %w", err)
+	}
+	if err := b.Commit(true); err != nil {
+		cfg.Log.DiscardPending()
+		return fmt.Errorf("raftnode: repair commit index: %w", err)
+	}
+	cfg.Log.MarkDurable()
+	cfg.Logger.Info("raised the persisted commit index to the applied index", "commit", hs.GetCommit(), "applied", applied)
+	return nil
+}
+
 func (n *Node) run() {
 	defer close(n.donec)
 	ls := n.loop
@@ -111,6 +162,8 @@ func (n *Node) run() {
 			n.issueReads(ch)
 		case fn := <-n.ctrlc:
 			fn(ls.rn)
+		case <-n.localq.ready():
+			n.stepLocal()
 		case <-n.failed:
 			return
 		case <-n.stopc:
@@ -221,6 +274,21 @@ func (n *Node) retryReads() {
 	}
 }
 
+// noteLeaderStart records the leader's first entry of its term.
+func (n *Node) noteLeaderStart(ents []*pb.Entry) {
+	ls := n.loop
+	if ls.leaderStart != 0 || !n.IsLeader() {
+		return
+	}
+	term := n.term.Load()
+	for _, e := range ents {
+		if e.GetTerm() == term {
+			ls.leaderStart = e.GetIndex()
+			return
+		}
+	}
+}
+
 func (n *Node) answerReads(states []raft.ReadState) {
 	ls := n.loop
 	for _, rs := range states {
@@ -233,13 +301,35 @@ func (n *Node) answerReads(states []raft.ReadState) {
 			continue
 		}
 		delete(ls.pendingReads, id)
+		index := rs.Index
+		if n.IsLeader() {
+			index = max(index, ls.leaderStart)
+		}
 		for _, ch := range b.waiters {
-			ch <- readResult{index: rs.Index}
+			ch <- readResult{index: index}
 		}
 	}
 }
 
-// handleReady persists, sends, applies and advances one Ready.
+// stepLocal steps the responses of storage writes (and runs the follow-ups
+// of snapshot installs) in the order the append goroutine produced them.
+func (n *Node) stepLocal() {
+	n.loop.local = n.localq.drain(n.loop.local[:0])
+	for _, it := range n.loop.local {
+		if it.fn != nil {
+			it.fn()
+			continue
+		}
+		n.step(it.msg)
+	}
+	clear(n.loop.local)
+}
+
+// handleReady dispatches one Ready (asynchronous storage writes): network
+// messages go out first (a MsgSnap's stream must match the applied state
+// raft described), committed entries are applied here on the raft
+// goroutine (raft's LocalApplyThread), and appends are queued for the
+// append goroutine.
 func (n *Node) handleReady() error {
 	ls := n.loop
 	rd := ls.rn.Ready()
@@ -250,30 +340,40 @@ func (n *Node) handleReady() error {
 		n.term.Store(hs.GetTerm())
 		n.commit.Store(hs.GetCommit())
 	}
-	// The leader may send appends before its own log write is durable
-	// (raft thesis 10.2.1): the write and the replication proceed in
-	// parallel. Followers must persist before acknowledging.
-	sent := false
-	if n.IsLeader() {
-		n.send(rd.Messages)
-		sent = true
+	var net, applies []*pb.Message
+	for _, m := range rd.Messages {
+		switch m.GetTo() {
+		case raft.LocalAppendThread:
+			n.noteLeaderStart(m.GetEntries())
+			n.appendq.push(m)
+		case raft.LocalApplyThread:
+			applies = append(applies, m)
+		default:
+			net = append(net, m)
+		}
 	}
-	if err := n.persist(&rd); err != nil {
-		return err
-	}
-	if !sent {
-		n.send(rd.Messages)
-	}
+	n.send(net)
 	n.answerReads(rd.ReadStates)
-	if err := n.apply(rd.CommittedEntries); err != nil {
-		return err
+	for _, m := range applies {
+		if err := n.apply(m.GetEntries()); err != nil {
+			return err
+		}
+		for _, r := range m.GetResponses() {
+			if r.GetTo() == n.cfg.ID {
+				n.step(r)
+			} else {
+				n.send([]*pb.Message{r})
+			}
+		}
 	}
-	ls.rn.Advance(rd)
-	return n.maybeCompact()
+	return nil
 }
 
 func (n *Node) updateSoftState(ss *raft.SoftState) {
 	oldLead := n.lead.Load()
+	if ss.RaftState != raft.StateLeader || raft.StateType(n.state.Load()) != raft.StateLeader {
+		n.loop.leaderStart = 0
+	}
 	n.state.Store(int32(ss.RaftState))
 	n.lead.Store(ss.Lead)
 	if ss.Lead != oldLead {
@@ -285,41 +385,4 @@ func (n *Node) updateSoftState(ss *raft.SoftState) {
 		}
 	}
 	n.notifyLeaderChange()
-}
-
-// persist writes the Ready's snapshot, entries and hard state in one batch,
-// synced once.
-func (n *Node) persist(rd *raft.Ready) error {
-	b := n.cfg.DB.NewBatch()
-	defer b.Close()
-	snap := rd.Snapshot
-	hasSnap := !raft.IsEmptySnap(snap)
-	if hasSnap {
-		if err := n.restoreSnapshot(b, snap); err != nil {
-			return err
-		}
-	}
-	if len(rd.Entries) > 0 {
-		if err := n.cfg.Log.Append(b, rd.Entries); err != nil {
-			return fmt.Errorf("raftnode: append: %w", err)
-		}
-	}
-	if !raft.IsEmptyHardState(rd.HardState) {
-		if err := n.cfg.Log.SetHardState(b, rd.HardState); err != nil {
-			return fmt.Errorf("raftnode: hard state: %w", err)
-		}
-	}
-	if b.Empty() {
-		return nil
-	}
-	if err := b.Commit(rd.MustSync || hasSnap); err != nil {
-		// A failed sync must never be acknowledged: the node stops.
-		n.cfg.Log.DiscardPending()
-		return fmt.Errorf("raftnode: persist ready: %w", err)
-	}
-	n.cfg.Log.MarkDurable()
-	if hasSnap {
-		return n.afterRestore(snap)
-	}
-	return nil
 }

@@ -32,15 +32,22 @@ type Node struct {
 	log *slog.Logger
 
 	// Channels into the raft goroutine.
-	propc  chan *proposal
-	recvc  chan *pb.Message
-	readc  chan chan readResult
-	ctrlc  chan func(rn *raft.RawNode)
-	stopc  chan struct{}
-	donec  chan struct{}
-	failed chan struct{} // closed when the node stops on an error
+	propc chan *proposal
+	recvc chan *pb.Message
+	readc chan chan readResult
+	ctrlc chan func(rn *raft.RawNode)
+	stopc chan struct{}
+	donec chan struct{}
+
+	// Storage writes go to the append goroutine; their responses come back
+	// through localq. Both are unbounded and never drop.
+	appendq    *queue[*pb.Message]
+	localq     *queue[localItem]
+	appendDone chan struct{}
+	failed     chan struct{} // closed when the node stops on an error
 
 	stopOnce sync.Once
+	started  atomic.Bool
 	errMu    sync.Mutex // guards err
 	err      error
 
@@ -88,6 +95,10 @@ func New(cfg Config) (*Node, error) {
 		donec:    make(chan struct{}),
 		failed:   make(chan struct{}),
 		leaderCh: make(chan struct{}),
+
+		appendq:    newQueue[*pb.Message](),
+		localq:     newQueue[localItem](),
+		appendDone: make(chan struct{}),
 	}
 	ls, err := newLoopState(n)
 	if err != nil {
@@ -107,13 +118,21 @@ func resetSnapshotDir(dir string) error {
 	return nil
 }
 
-// Start runs the raft goroutine.
-func (n *Node) Start() { go n.run() }
+// Start runs the raft goroutine and the append goroutine.
+func (n *Node) Start() {
+	n.started.Store(true)
+	go n.appendLoop()
+	go n.run()
+}
 
-// Stop stops the raft goroutine and waits for it to exit.
+// Stop stops both goroutines and waits for them to exit.
 func (n *Node) Stop() {
 	n.stopOnce.Do(func() { close(n.stopc) })
+	if !n.started.Load() {
+		return
+	}
 	<-n.donec
+	<-n.appendDone
 }
 
 // Done is closed when the raft goroutine has exited (Stop or failure).
@@ -128,8 +147,11 @@ func (n *Node) Err() error {
 
 func (n *Node) fail(err error) {
 	n.errMu.Lock()
+	defer n.errMu.Unlock()
+	if n.err != nil {
+		return // the first failure wins; failed is already closed
+	}
 	n.err = err
-	n.errMu.Unlock()
 	n.log.Error("raft node stopping on error", "err", err)
 	close(n.failed)
 }
@@ -151,9 +173,6 @@ func (n *Node) AppliedIndex() uint64 { return n.applied.applied.Load() }
 
 // CommitIndex returns the commit index this node knows of.
 func (n *Node) CommitIndex() uint64 { return n.commit.Load() }
-
-// stopped is closed on Stop or failure.
-func (n *Node) stoppedCh() <-chan struct{} { return n.donec }
 
 // Propose hands a proposal to raft. It returns once raft has accepted it
 // into the log (on the leader, or forwarded to it); the result arrives

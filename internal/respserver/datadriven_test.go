@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -170,38 +171,46 @@ func (e *ddEnv) conn(d *datadriven.TestData) *testConn {
 //
 // Run with -rewrite to regenerate the expected output.
 func TestDataDriven(t *testing.T) {
-	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
-		svc := newFakeService(t)
-		_, addr := startServer(t, svc)
-		e := &ddEnv{t: t, svc: svc, addr: addr, conns: map[string]*testConn{}}
-		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
-			e.t = t
-			switch d.Cmd {
-			case "run":
-				return e.run(d)
-			case "raw":
-				return e.raw(d)
-			case "fail":
-				var which string
-				d.ScanArgs(t, "err", &which)
-				switch which {
-				case "noleader":
-					svc.setErr(fmt.Errorf("%w; gave up after the request deadline", service.ErrNoLeader))
-				case "timeout":
-					svc.setErr(service.ErrTimeout)
-				default:
-					svc.setErr(nil)
-				}
-				return ""
-			case "role":
-				svc.mu.Lock()
-				svc.status.Role = d.CmdArgs[0].Key
-				svc.mu.Unlock()
-				return ""
+	files, err := filepath.Glob("testdata/*.txt") // testdata/fuzz holds fuzz corpora
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) { runDataDriven(t, path) })
+	}
+}
+
+func runDataDriven(t *testing.T, path string) {
+	svc := newFakeService(t)
+	_, addr := startServer(t, svc)
+	e := &ddEnv{t: t, svc: svc, addr: addr, conns: map[string]*testConn{}}
+	datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+		e.t = t
+		switch d.Cmd {
+		case "run":
+			return e.run(d)
+		case "raw":
+			return e.raw(d)
+		case "fail":
+			var which string
+			d.ScanArgs(t, "err", &which)
+			switch which {
+			case "noleader":
+				svc.setErr(fmt.Errorf("%w; gave up after the request deadline", service.ErrNoLeader))
+			case "timeout":
+				svc.setErr(service.ErrTimeout)
+			default:
+				svc.setErr(nil)
 			}
-			d.Fatalf(t, "unknown directive %s", d.Cmd)
 			return ""
-		})
+		case "role":
+			svc.mu.Lock()
+			svc.status.Role = d.CmdArgs[0].Key
+			svc.mu.Unlock()
+			return ""
+		}
+		d.Fatalf(t, "unknown directive %s", d.Cmd)
+		return ""
 	})
 }
 

@@ -132,14 +132,18 @@ func (c *Cluster) Node(name string) *Node {
 	return nd
 }
 
-// Running returns the nodes that are currently running, in creation order.
+// Running returns snapshots of the nodes that are currently running, in
+// creation order. They are copies, so a concurrent Stop cannot change the
+// Server a caller holds (that server may then be stopped: calls on it fail
+// with ErrStopped). Compare nodes by ID.
 func (c *Cluster) Running() []*Node {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []*Node
 	for _, name := range c.order {
 		if nd := c.nodes[name]; nd.Server != nil {
-			out = append(out, nd)
+			cp := *nd
+			out = append(out, &cp)
 		}
 	}
 	return out

@@ -237,7 +237,7 @@ func TestMessageLossAndDelay(t *testing.T) {
 	c.Net.SetSeed(1)
 	for _, a := range c.Running() {
 		for _, b := range c.Running() {
-			if a != b {
+			if a.ID != b.ID {
 				c.Net.Drop(a.ID, b.ID, 0.15)
 				c.Net.Delay(a.ID, b.ID, 0, 5*time.Millisecond)
 			}
@@ -311,7 +311,7 @@ func TestSnapshotCatchUp(t *testing.T) {
 	c.Restart(lagging.Name)
 	c.WaitConverged(30 * time.Second)
 	checkAcked(t, c, &a)
-	if first, _ := lagging.Server.RaftLog().FirstIndex(); first < 100 {
+	if first, _ := c.Node(lagging.Name).Server.RaftLog().FirstIndex(); first < 100 {
 		t.Fatalf("lagging node caught up without a snapshot (first index %d)", first)
 	}
 }
