@@ -4,8 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"io"
-	"math"
 	"slices"
+
+	"github.com/cairndb/cairn/internal/redisnum"
 )
 
 // Defaults for the zero fields of Limits.
@@ -463,41 +464,8 @@ func unescape(c byte) byte {
 	}
 }
 
-// parseInt parses a decimal integer as strictly as Redis's string2ll: no
-// sign but '-', no leading zeros, no "-0", at most 20 characters.
-func parseInt(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
-	}
-	if len(b) == 1 && b[0] == '0' {
-		return 0, true
-	}
-	neg := b[0] == '-'
-	if neg {
-		b = b[1:]
-	}
-	if len(b) == 0 || b[0] < '1' || b[0] > '9' {
-		return 0, false
-	}
-	var v uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		d := uint64(c - '0')
-		if v > (math.MaxUint64-d)/10 {
-			return 0, false
-		}
-		v = v*10 + d
-	}
-	switch {
-	case !neg && v <= math.MaxInt64:
-		return int64(v), true
-	case neg && v <= 1<<63:
-		return int64(-v), true
-	}
-	return 0, false
-}
+// parseInt parses a length as strictly as Redis's string2ll.
+func parseInt(b []byte) (int64, bool) { return redisnum.ParseInt(b) }
 
 // noEOF turns io.EOF inside a command into io.ErrUnexpectedEOF.
 func noEOF(err error) error {
