@@ -103,16 +103,17 @@ func (n *Node) persist(msgs []*pb.Message) error {
 // and Pebble's one WAL makes it durable with this batch's sync.
 func (n *Node) stageCompaction(b *storage.Batch) error {
 	entries, bytes := n.cfg.Log.LogSize()
-	if entries <= n.cfg.CompactEntries && bytes <= n.cfg.CompactBytes {
-		return nil
-	}
 	applied := n.AppliedIndex()
-	if applied <= n.cfg.CatchUpEntries {
+	var index uint64
+	switch {
+	case bytes > n.cfg.CompactBytes:
+		// Large entries: truncate everything applied, whatever the count;
+		// a follower that needs more gets a snapshot.
+		index = applied
+	case entries > n.cfg.CompactEntries && applied > n.cfg.CatchUpEntries:
+		index = applied - n.cfg.CatchUpEntries
+	default:
 		return nil
-	}
-	index := applied - n.cfg.CatchUpEntries
-	if bytes > n.cfg.CompactBytes && entries <= n.cfg.CatchUpEntries {
-		index = applied // few but huge entries: keep none
 	}
 	first, err := n.cfg.Log.FirstIndex()
 	if err != nil || index < first {

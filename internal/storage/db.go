@@ -16,7 +16,8 @@ var ErrNotFound = errors.New("storage: not found")
 
 // Options configures the Pebble database. The zero value is usable.
 type Options struct {
-	// CacheSize is the size of the block cache in bytes (default 64 MiB).
+	// CacheSize is the memory for cached blocks in bytes (default 64 MiB),
+	// on top of the memtables.
 	CacheSize int64
 	// MemTableSize is the size of one memtable in bytes (default 32 MiB).
 	MemTableSize uint64
@@ -50,7 +51,10 @@ func Open(dir string, o Options) (*DB, error) {
 	if o.MemTableSize == 0 {
 		o.MemTableSize = 32 << 20
 	}
-	cache := pebble.NewCache(o.CacheSize)
+	// Pebble reserves the memory of its memtables (up to two here: the
+	// mutable one and one being flushed) from the block cache, so the cache
+	// is sized on top of them or nothing would stay cached.
+	cache := pebble.NewCache(o.CacheSize + 2*int64(o.MemTableSize))
 	opts := &pebble.Options{
 		Cache:                       cache,
 		FS:                          o.FS,
