@@ -38,7 +38,9 @@ func (sc scenario) run(t *testing.T, seed uint64) {
 		c.WaitReady(n, 30*time.Second)
 	}
 	rec := NewRecorder()
-	reg := RegisterWorkload{Clients: 4, Keys: 3, KeyPeriod: 2 * time.Second, Timeout: 1500 * time.Millisecond}
+	// Clients 0 and 2 use HTTP, 1 and 3 RESP2 and RESP3, on the same keys.
+	reg := RegisterWorkload{Clients: 4, Keys: 3, KeyPeriod: 2 * time.Second, Timeout: 1500 * time.Millisecond,
+		NewClient: MixedRegisterClients}
 	set := &SetWorkload{Clients: 2, Prefix: "set/", Timeout: 1500 * time.Millisecond}
 	stale := &StaleReaders{Readers: 2, Key: "set/", Timeout: 1 * time.Second}
 	nm := &Nemesis{C: c, Faults: sc.faults, Rec: rec, Logf: logf}
@@ -94,8 +96,18 @@ func (sc scenario) run(t *testing.T, seed uint64) {
 	case res == porcupine.Unknown:
 		t.Logf("seed %d: linearizability check timed out (inconclusive)", seed)
 	}
-	logf("checked: %d register ops linearizable=%v; %d set elements acked, all present; %d stale reads monotonic",
-		len(rec.Operations()), res, set.Acked(), reads)
+	logf("checked: %d register ops (%s) linearizable=%v; %d set elements acked, all present; %d stale reads monotonic",
+		len(rec.Operations()), opsByProto(rec), res, set.Acked(), reads)
+}
+
+// opsByProto counts the recorded register operations by front end.
+func opsByProto(rec *Recorder) string {
+	n := map[string]int{}
+	for _, op := range rec.Operations() {
+		node := op.Output.(regOutput).Node
+		n[node[strings.IndexByte(node, '/')+1:]]++
+	}
+	return fmt.Sprintf("http %d, resp2 %d, resp3 %d", n["http"], n["resp2"], n["resp3"])
 }
 
 // lazyOut is where artifacts go; CheckRegister asks for it only on failure.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -95,10 +96,11 @@ var registerModel = porcupine.Model{
 	DescribeState: func(state any) string { return fmt.Sprintf("%q", state) },
 }
 
-// RegisterClient is one client session of the register workload. The HTTP
-// implementation is httpRegister; the RESP front end plugs in here with
-// GET, SET and WATCH+MULTI/EXEC against Node.RESP. Errors must be *OpError
-// so that Definite can tell "no effect" from "unknown".
+// RegisterClient is one client session of the register workload: HTTP
+// (httpRegister) or RESP (respRegister: GET, SET and WATCH+MULTI/EXEC
+// against Node.RESP). Errors must be *OpError so that Definite can tell
+// "no effect" from "unknown". A client that is an io.Closer is closed when
+// its worker ends.
 type RegisterClient interface {
 	Get(ctx context.Context, n *Node, key string) (val string, found bool, err error)
 	Put(ctx context.Context, n *Node, key, val string) error
@@ -134,8 +136,9 @@ type RegisterWorkload struct {
 	Keys      int
 	KeyPeriod time.Duration
 	Timeout   time.Duration // per request
-	// NewClient makes one client per worker (default NewHTTPRegister).
-	NewClient func(timeout time.Duration) RegisterClient
+	// NewClient makes the client of worker id (default: HTTP for all;
+	// MixedRegisterClients alternates HTTP and RESP).
+	NewClient func(id int, timeout time.Duration) RegisterClient
 }
 
 // Run drives the workload until ctx ends. rng seeds each client.
@@ -155,11 +158,14 @@ func (w RegisterWorkload) Run(ctx context.Context, c *Cluster, rec *Recorder, se
 }
 
 func (w RegisterWorkload) client(ctx context.Context, c *Cluster, rec *Recorder, rng *rand.Rand, id int, st *statsCollector) {
-	newClient := w.NewClient
-	if newClient == nil {
-		newClient = NewHTTPRegister
+	cl := NewHTTPRegister(w.Timeout)
+	if w.NewClient != nil {
+		cl = w.NewClient(id, w.Timeout)
 	}
-	cl := newClient(w.Timeout)
+	if c, ok := cl.(io.Closer); ok {
+		defer c.Close()
+	}
+	proto := protoName(cl)
 	proc := rec.NewProcess()
 	last := map[string]string{} // last value this client saw per key
 	start := time.Now()
@@ -177,7 +183,7 @@ func (w RegisterWorkload) client(ctx context.Context, c *Cluster, rec *Recorder,
 		default:
 			in.Op, in.Val, in.Old = "cas", val, last[key]
 		}
-		out := regOutput{Node: node.Name}
+		out := regOutput{Node: node.Name + "/" + proto}
 		rctx, cancel := context.WithTimeout(context.Background(), w.Timeout)
 		call := rec.Now()
 		var err error
