@@ -13,7 +13,7 @@ import (
 )
 
 var (
-	flagSeed     = flag.Uint64("seed", 0, "nemesis and workload seed (default: time-based; always printed)")
+	flagSeed     = flag.Uint64("seed", envSeed(), "nemesis and workload seed (default: $CAIRN_JEPSEN_SEED, else time-based; always printed)")
 	flagDuration = flag.Duration("duration", 0, "workload duration per test (default 8s, 2m with -long)")
 	flagLong     = flag.Bool("long", os.Getenv("CAIRN_JEPSEN_LONG") != "", "long campaign: longer runs (also CAIRN_JEPSEN_LONG=1)")
 	flagRuns     = flag.Int("runs", 1, "runs per test, with seeds seed, seed+1, ...")
@@ -56,6 +56,12 @@ func duration() time.Duration {
 		return 2 * time.Minute
 	}
 	return 8 * time.Second
+}
+
+// envSeed lets CI fix the seed of a plain `go test ./...` run.
+func envSeed() uint64 {
+	n, _ := strconv.ParseUint(os.Getenv("CAIRN_JEPSEN_SEED"), 10, 64)
+	return n
 }
 
 var baseSeed = sync.OnceValue(func() uint64 {
