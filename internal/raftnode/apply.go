@@ -69,20 +69,20 @@ func (n *Node) restoreSnapshot(b *storage.Batch, snap *pb.Snapshot) error {
 	return nil
 }
 
-// afterRestore runs on the raft goroutine once a snapshot's batch is
-// durable, before raft hands over any entry after it.
-func (n *Node) afterRestore(md *pb.SnapshotMetadata) {
+// afterRestore runs once a snapshot's batch is durable.
+func (n *Node) afterRestore(snap *pb.Snapshot) error {
+	md := snap.GetMetadata()
 	if err := n.cfg.StateMachine.Reload(); err != nil {
-		n.fail(fmt.Errorf("raftnode: reload after snapshot: %w", err))
-		return
+		return fmt.Errorf("raftnode: reload after snapshot: %w", err)
 	}
-	n.loop.confState = md.GetConfState()
+	n.loop.confState = proto.Clone(md.GetConfState()).(*pb.ConfState)
 	n.cfg.Log.SetSnapshotPoint(md.GetIndex(), md.GetTerm(), n.loop.confState)
 	n.applied.publish(md.GetIndex())
 	if err := resetSnapshotDir(n.cfg.SnapshotDir); err != nil {
 		n.log.Warn("cannot clear staged snapshots", "err", err)
 	}
 	n.log.Info("installed snapshot", "index", md.GetIndex(), "term", md.GetTerm())
+	return nil
 }
 
 // apply hands committed entries to the state machine, applying conf
@@ -146,4 +146,40 @@ func decodeConfChange(e *pb.Entry) (*pb.ConfChangeV2, error) {
 		return nil, fmt.Errorf("raftnode: decode conf change at %d: %w", e.GetIndex(), err)
 	}
 	return &cc, nil
+}
+
+// maybeCompact truncates the log once it has grown past the thresholds,
+// keeping CatchUpEntries behind the applied index. State machine data up to
+// the applied index was written before this synced batch, and Pebble's one
+// WAL makes it durable with it.
+func (n *Node) maybeCompact() error {
+	entries, bytes := n.cfg.Log.LogSize()
+	applied := n.AppliedIndex()
+	var index uint64
+	switch {
+	case bytes > n.cfg.CompactBytes:
+		// Large entries: truncate everything applied, whatever the count;
+		// a follower that needs more gets a snapshot.
+		index = applied
+	case entries > n.cfg.CompactEntries && applied > n.cfg.CatchUpEntries:
+		index = applied - n.cfg.CatchUpEntries
+	default:
+		return nil
+	}
+	first, err := n.cfg.Log.FirstIndex()
+	if err != nil || index < first {
+		return err
+	}
+	b := n.cfg.DB.NewBatch()
+	defer b.Close()
+	if err := n.cfg.Log.Compact(b, index); err != nil {
+		return fmt.Errorf("raftnode: compact log to %d: %w", index, err)
+	}
+	if err := b.Commit(true); err != nil {
+		n.cfg.Log.DiscardPending()
+		return fmt.Errorf("raftnode: compact log: %w", err)
+	}
+	n.cfg.Log.MarkDurable()
+	n.log.Debug("compacted raft log", "index", index)
+	return nil
 }

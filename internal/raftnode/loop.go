@@ -35,8 +35,7 @@ type loopState struct {
 	// before the restart (commit-only hard state updates are not synced).
 	leaderStart uint64
 
-	entries []Entry     // reused apply buffer
-	local   []localItem // reused drain buffer
+	entries []Entry // reused apply buffer
 	ticks   uint64
 }
 
@@ -69,10 +68,7 @@ func newLoopState(n *Node) (*loopState, error) {
 		PreVote:                   true,
 		ReadOnlyOption:            raft.ReadOnlySafe,
 		StepDownOnRemoval:         true,
-		// Storage writes are messages to a separate append goroutine, so
-		// raft keeps taking proposals while an fsync is in flight.
-		AsyncStorageWrites: true,
-		Logger:             raftLogger{n.log.With("component", "raft")},
+		Logger:                    raftLogger{n.log.With("component", "raft")},
 	}
 	rn, err := raft.NewRawNode(rc)
 	if err != nil {
@@ -103,13 +99,11 @@ func newLoopState(n *Node) (*loopState, error) {
 	}, nil
 }
 
-// repairCommit raises the persisted commit index to the applied index.
-// Entries are applied only once they are committed and durable in the
-// local log, but the apply batch is not synced and the hard state carrying
-// a commit-only update is written by the append goroutine without a sync,
-// so after a crash the applied index may exceed the persisted commit index.
-// The entries up to the applied index are known committed, so recording
-// that is true; raft refuses to start otherwise.
+// repairCommit raises the persisted commit index to the applied index when
+// it lags (raft refuses to start otherwise). Entries are applied only once
+// committed and durable in the local log, so recording them as committed is
+// true. With the Ready loop writing the hard state before applying, this
+// should not happen; it guards against a crash between the two writes.
 func repairCommit(cfg Config, applied uint64) error {
 	hs, _, err := cfg.Log.InitialState()
 	if err != nil {
@@ -162,8 +156,6 @@ func (n *Node) run() {
 			n.issueReads(ch)
 		case fn := <-n.ctrlc:
 			fn(ls.rn)
-		case <-n.localq.ready():
-			n.stepLocal()
 		case <-n.failed:
 			return
 		case <-n.stopc:
@@ -311,25 +303,7 @@ func (n *Node) answerReads(states []raft.ReadState) {
 	}
 }
 
-// stepLocal steps the responses of storage writes (and runs the follow-ups
-// of snapshot installs) in the order the append goroutine produced them.
-func (n *Node) stepLocal() {
-	n.loop.local = n.localq.drain(n.loop.local[:0])
-	for _, it := range n.loop.local {
-		if it.fn != nil {
-			it.fn()
-			continue
-		}
-		n.step(it.msg)
-	}
-	clear(n.loop.local)
-}
-
-// handleReady dispatches one Ready (asynchronous storage writes): network
-// messages go out first (a MsgSnap's stream must match the applied state
-// raft described), committed entries are applied here on the raft
-// goroutine (raft's LocalApplyThread), and appends are queued for the
-// append goroutine.
+// handleReady persists, sends, applies and advances one Ready.
 func (n *Node) handleReady() error {
 	ls := n.loop
 	rd := ls.rn.Ready()
@@ -340,33 +314,27 @@ func (n *Node) handleReady() error {
 		n.term.Store(hs.GetTerm())
 		n.commit.Store(hs.GetCommit())
 	}
-	var net, applies []*pb.Message
-	for _, m := range rd.Messages {
-		switch m.GetTo() {
-		case raft.LocalAppendThread:
-			n.noteLeaderStart(m.GetEntries())
-			n.appendq.push(m)
-		case raft.LocalApplyThread:
-			applies = append(applies, m)
-		default:
-			net = append(net, m)
-		}
+	n.noteLeaderStart(rd.Entries)
+	// The leader may send appends before its own log write is durable
+	// (raft thesis 10.2.1): the write and the replication proceed in
+	// parallel. Followers must persist before acknowledging.
+	sent := false
+	if n.IsLeader() {
+		n.send(rd.Messages)
+		sent = true
 	}
-	n.send(net)
+	if err := n.persist(&rd); err != nil {
+		return err
+	}
+	if !sent {
+		n.send(rd.Messages)
+	}
 	n.answerReads(rd.ReadStates)
-	for _, m := range applies {
-		if err := n.apply(m.GetEntries()); err != nil {
-			return err
-		}
-		for _, r := range m.GetResponses() {
-			if r.GetTo() == n.cfg.ID {
-				n.step(r)
-			} else {
-				n.send([]*pb.Message{r})
-			}
-		}
+	if err := n.apply(rd.CommittedEntries); err != nil {
+		return err
 	}
-	return nil
+	ls.rn.Advance(rd)
+	return n.maybeCompact()
 }
 
 func (n *Node) updateSoftState(ss *raft.SoftState) {
@@ -385,4 +353,41 @@ func (n *Node) updateSoftState(ss *raft.SoftState) {
 		}
 	}
 	n.notifyLeaderChange()
+}
+
+// persist writes the Ready's snapshot, entries and hard state in one batch,
+// synced once.
+func (n *Node) persist(rd *raft.Ready) error {
+	b := n.cfg.DB.NewBatch()
+	defer b.Close()
+	snap := rd.Snapshot
+	hasSnap := !raft.IsEmptySnap(snap)
+	if hasSnap {
+		if err := n.restoreSnapshot(b, snap); err != nil {
+			return err
+		}
+	}
+	if len(rd.Entries) > 0 {
+		if err := n.cfg.Log.Append(b, rd.Entries); err != nil {
+			return fmt.Errorf("raftnode: append: %w", err)
+		}
+	}
+	if !raft.IsEmptyHardState(rd.HardState) {
+		if err := n.cfg.Log.SetHardState(b, rd.HardState); err != nil {
+			return fmt.Errorf("raftnode: hard state: %w", err)
+		}
+	}
+	if b.Empty() {
+		return nil
+	}
+	if err := b.Commit(rd.MustSync || hasSnap); err != nil {
+		// A failed sync must never be acknowledged: the node stops.
+		n.cfg.Log.DiscardPending()
+		return fmt.Errorf("raftnode: persist ready: %w", err)
+	}
+	n.cfg.Log.MarkDurable()
+	if hasSnap {
+		return n.afterRestore(snap)
+	}
+	return nil
 }

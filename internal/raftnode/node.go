@@ -32,19 +32,13 @@ type Node struct {
 	log *slog.Logger
 
 	// Channels into the raft goroutine.
-	propc chan *proposal
-	recvc chan *pb.Message
-	readc chan chan readResult
-	ctrlc chan func(rn *raft.RawNode)
-	stopc chan struct{}
-	donec chan struct{}
-
-	// Storage writes go to the append goroutine; their responses come back
-	// through localq. Both are unbounded and never drop.
-	appendq    *queue[*pb.Message]
-	localq     *queue[localItem]
-	appendDone chan struct{}
-	failed     chan struct{} // closed when the node stops on an error
+	propc  chan *proposal
+	recvc  chan *pb.Message
+	readc  chan chan readResult
+	ctrlc  chan func(rn *raft.RawNode)
+	stopc  chan struct{}
+	donec  chan struct{}
+	failed chan struct{} // closed when the node stops on an error
 
 	stopOnce sync.Once
 	started  atomic.Bool
@@ -95,10 +89,6 @@ func New(cfg Config) (*Node, error) {
 		donec:    make(chan struct{}),
 		failed:   make(chan struct{}),
 		leaderCh: make(chan struct{}),
-
-		appendq:    newQueue[*pb.Message](),
-		localq:     newQueue[localItem](),
-		appendDone: make(chan struct{}),
 	}
 	ls, err := newLoopState(n)
 	if err != nil {
@@ -118,21 +108,19 @@ func resetSnapshotDir(dir string) error {
 	return nil
 }
 
-// Start runs the raft goroutine and the append goroutine.
+// Start runs the raft goroutine.
 func (n *Node) Start() {
 	n.started.Store(true)
-	go n.appendLoop()
 	go n.run()
 }
 
-// Stop stops both goroutines and waits for them to exit.
+// Stop stops the raft goroutine and waits for it to exit.
 func (n *Node) Stop() {
 	n.stopOnce.Do(func() { close(n.stopc) })
 	if !n.started.Load() {
 		return
 	}
 	<-n.donec
-	<-n.appendDone
 }
 
 // Done is closed when the raft goroutine has exited (Stop or failure).
