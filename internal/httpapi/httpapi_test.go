@@ -302,6 +302,7 @@ func TestErrorMapping(t *testing.T) {
 		code                       string
 	}{
 		{"key empty", "PUT", "/v1/kv", `{"key":"","value":"v"}`, nil, 400, "key_empty"},
+		{"invalid utf-8 in body", "PUT", "/v1/kv", "{\"key\":\"\xff\",\"value\":\"v\"}", nil, 400, "bad_request"},
 		{"key too large", "PUT", "/v1/kv", `{"key":"` + big + `"}`, nil, 400, "key_too_large"},
 		{"value too large", "PUT", "/v1/kv", `{"key":"a","value":"` + strings.Repeat("v", service.MaxValueSize+1) + `"}`, nil, 400, "value_too_large"},
 		{"body too large", "PUT", "/v1/kv", `{"key":"a","value":"` + strings.Repeat("v", httpapi.MaxBodySize) + `"}`, nil, 413, "request_too_large"},

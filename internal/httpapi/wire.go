@@ -147,23 +147,24 @@ func nextKey(last []byte) []byte { return append(bytes.Clone(last), 0) }
 // decodeBody decodes a JSON request body strictly: unknown fields and
 // trailing data are errors.
 func decodeBody(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
+	// JSON must be UTF-8, and Go's decoder would silently turn invalid bytes
+	// into U+FFFD: a key "\xff" would become another key. Refuse instead.
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err // *http.MaxBytesError or a broken connection
+	}
+	if !utf8.Valid(body) {
+		return badRequest("request body is not valid UTF-8; send binary keys and values with \"encoding\":\"base64\"")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
 		if errors.Is(err, io.EOF) {
 			return badRequest("empty request body")
 		}
 		return badRequest("malformed JSON body: %v", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
 		return badRequest("malformed JSON body: unexpected data after the object")
 	}
 	return nil
