@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/cairndb/cairn/internal/server"
 	"github.com/spf13/cobra"
@@ -57,12 +58,16 @@ needs no bootstrap flags.
 	f.StringVar(&cfg.Name, "name", "node1", "unique name of this member")
 	f.StringVar(&cfg.DataDir, "data-dir", "cairn-data", "directory for this node's data")
 	f.StringVar(&cfg.ListenPeer, "listen-peer", "127.0.0.1:7380", "address for raft traffic between nodes")
+	f.StringVar(&cfg.AdvertisePeer, "advertise-peer", "", "peer address other members dial, if not --listen-peer (NAT, proxies)")
 	f.StringVar(&cfg.ListenHTTP, "listen-http", "127.0.0.1:7379", "address of the HTTP API")
 	f.StringVar(&cfg.ListenRESP, "listen-resp", "127.0.0.1:6380", "address of the Redis protocol front end")
 	f.StringVar(&cfg.InitialCluster, "initial-cluster", "", "bootstrap a new cluster: name=host:peerport,...")
 	f.StringVar(&cfg.Join, "join", "", "join a running cluster through the HTTP address of any member")
 	f.BoolVar(&cfg.Learner, "learner", false, "join as a read-only replica (never promoted to voter)")
 	f.Int64Var(&cfg.RetainRevisions, "retain-revisions", 100000, "MVCC history to keep, in revisions (negative: keep all)")
+	f.Uint64Var(&cfg.CompactEntries, "compact-entries", 10000, "truncate the raft log once it holds this many entries")
+	f.Uint64Var(&cfg.CatchUpEntries, "catch-up-entries", 5000, "entries kept after truncation for followers that are slightly behind")
+	f.DurationVar(&cfg.CompactInterval, "compact-interval", time.Minute, "how often the leader enforces --retain-revisions")
 	f.BoolVar(&cfg.EnablePprof, "enable-pprof", false, "serve Go's profiler under /debug/pprof/ on the HTTP address")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd

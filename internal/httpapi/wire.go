@@ -151,7 +151,10 @@ func decodeBody(r *http.Request, v any) error {
 	// into U+FFFD: a key "\xff" would become another key. Refuse instead.
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		return err // *http.MaxBytesError or a broken connection
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return err // 413
+		}
+		return badRequest("reading request body: %v", err)
 	}
 	if !utf8.Valid(body) {
 		return badRequest("request body is not valid UTF-8; send binary keys and values with \"encoding\":\"base64\"")

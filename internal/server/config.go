@@ -21,8 +21,11 @@ type Config struct {
 	Name       string // unique member name (default node1)
 	DataDir    string // default ./cairn-data
 	ListenPeer string // raft transport (default 127.0.0.1:7380)
-	ListenHTTP string // HTTP API (default 127.0.0.1:7379)
-	ListenRESP string // Redis protocol front end (default 127.0.0.1:6380)
+	// AdvertisePeer is the peer address other members dial, when it differs
+	// from ListenPeer (NAT, a proxy); default ListenPeer.
+	AdvertisePeer string
+	ListenHTTP    string // HTTP API (default 127.0.0.1:7379)
+	ListenRESP    string // Redis protocol front end (default 127.0.0.1:6380)
 
 	// InitialCluster bootstraps a new cluster: "name=host:peerport,...".
 	// Empty means a single-node cluster of this node.
@@ -66,6 +69,9 @@ func (c *Config) SetDefaults() {
 	if c.ListenPeer == "" {
 		c.ListenPeer = "127.0.0.1:7380"
 	}
+	if c.AdvertisePeer == "" {
+		c.AdvertisePeer = c.ListenPeer
+	}
 	if c.ListenHTTP == "" {
 		c.ListenHTTP = "127.0.0.1:7379"
 	}
@@ -85,7 +91,7 @@ func (c *Config) Validate() error {
 	if c.Learner && c.Join == "" {
 		return errors.New("server: --learner needs --join (a learner joins a running cluster)")
 	}
-	for _, a := range []string{c.ListenPeer, c.ListenHTTP, c.ListenRESP} {
+	for _, a := range []string{c.ListenPeer, c.AdvertisePeer, c.ListenHTTP, c.ListenRESP} {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			return fmt.Errorf("server: bad listen address %q: %w", a, err)
 		}

@@ -107,7 +107,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.self = membership.Member{ID: ident.ID, Name: ident.Name, PeerAddr: cfg.ListenPeer, HTTPAddr: cfg.ListenHTTP, RESPAddr: cfg.ListenRESP, ReadOnly: cfg.Learner}
+	s.self = membership.Member{ID: ident.ID, Name: ident.Name, PeerAddr: cfg.AdvertisePeer, HTTPAddr: cfg.ListenHTTP, RESPAddr: cfg.ListenRESP, ReadOnly: cfg.Learner}
 
 	if s.db, err = storage.Open(filepath.Join(cfg.DataDir, "db"), storage.Options{CacheSize: cfg.CacheSize, FS: cfg.FS}); err != nil {
 		return nil, err
@@ -152,7 +152,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 		s.onMembers(members)
 	default:
-		initial := []membership.Member{{ID: ident.ID, Name: ident.Name, PeerAddr: cfg.ListenPeer}}
+		initial := []membership.Member{{ID: ident.ID, Name: ident.Name, PeerAddr: cfg.AdvertisePeer}}
 		if cfg.InitialCluster != "" {
 			if initial, err = ParseInitialCluster(cfg.InitialCluster); err != nil {
 				return nil, err
@@ -237,7 +237,7 @@ func (s *Server) PeerAddr() string {
 	if a, ok := s.tr.(interface{ Addr() net.Addr }); ok {
 		return a.Addr().String()
 	}
-	return s.cfg.ListenPeer
+	return s.cfg.AdvertisePeer
 }
 
 // ID is this node's raft ID.

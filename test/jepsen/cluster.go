@@ -31,15 +31,13 @@ var LogDir string
 // Binaries are the executables a cluster runs.
 type Binaries struct {
 	Cairn string // cmd/cairn, started as `cairn server ...`
-	Tuned string // test/jepsen/tunednode: same server, extra knobs
 }
 
 // ClusterOptions configure a cluster of real processes.
 type ClusterOptions struct {
 	Nodes int
-	// Tuned runs every node with the tunednode binary and TunedArgs (small
-	// raft log and MVCC compaction thresholds); otherwise the real cairn
-	// binary runs with the shipped defaults.
+	// Tuned adds TunedArgs to every node (small raft log and MVCC
+	// compaction thresholds); otherwise nodes run with the shipped defaults.
 	Tuned     bool
 	TunedArgs []string
 	// Args are extra flags given to every node (e.g. --retain-revisions).
@@ -139,12 +137,11 @@ func (c *Cluster) newNode(tuned bool) *Node {
 	n.PeerAddr = p.Addr()
 	n.args = []string{"--name", n.Name, "--data-dir", n.Dir, "--listen-peer", n.Peer,
 		"--listen-http", n.HTTP, "--listen-resp", n.RESP, "--log-level", "info"}
+	// Members dial the node's proxy, not the node.
+	n.args = append([]string{"server"}, n.args...)
+	n.args = append(n.args, "--advertise-peer", n.PeerAddr)
 	if tuned {
-		n.binary = c.bins.Tuned
-		n.args = append(n.args, "--advertise-peer", n.PeerAddr)
 		n.args = append(n.args, c.opts.TunedArgs...)
-	} else {
-		n.args = append([]string{"server"}, n.args...)
 	}
 	n.args = append(n.args, c.opts.Args...)
 	c.mu.Lock()
@@ -396,8 +393,8 @@ func (c *Cluster) Leader() *Node {
 	return best
 }
 
-// Join starts a fresh node (tunednode, so its advertised peer address is
-// its proxy) that joins through a running member.
+// Join starts a fresh node (advertising its proxy as its peer address)
+// that joins through a running member.
 func (c *Cluster) Join(learner bool) (*Node, error) {
 	n := c.newNode(true)
 	n.Learner = learner
