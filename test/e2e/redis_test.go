@@ -50,6 +50,9 @@ func redisCLI(t *testing.T, addr string, stdin string, args ...string) string {
 }
 
 func TestRedisCLIAgainstBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
 	if _, err := exec.LookPath("redis-cli"); err != nil {
 		t.Skip("redis-cli not installed (Debian package redis-tools; .ci/run installs it)")
 	}
