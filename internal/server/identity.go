@@ -20,28 +20,28 @@ type identity struct {
 const identityFile = "member.json"
 
 // loadIdentity reads the data dir's identity, creating it on first start.
-func loadIdentity(dir, name string) (identity, bool, error) {
+func loadIdentity(dir, name string) (identity, error) {
 	path := filepath.Join(dir, identityFile)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		id := identity{ID: membership.IDFromName(name), Name: name}
 		b, _ = json.Marshal(id)
 		if err := writeFileSync(path, b); err != nil {
-			return identity{}, false, err
+			return identity{}, err
 		}
-		return id, true, nil
+		return id, nil
 	}
 	if err != nil {
-		return identity{}, false, fmt.Errorf("server: read identity: %w", err)
+		return identity{}, fmt.Errorf("server: read identity: %w", err)
 	}
 	var id identity
 	if err := json.Unmarshal(b, &id); err != nil {
-		return identity{}, false, fmt.Errorf("server: corrupt %s: %w", path, err)
+		return identity{}, fmt.Errorf("server: corrupt %s: %w", path, err)
 	}
 	if name != "" && name != id.Name {
-		return identity{}, false, fmt.Errorf("server: data dir %s belongs to member %q, not %q", dir, id.Name, name)
+		return identity{}, fmt.Errorf("server: data dir %s belongs to member %q, not %q", dir, id.Name, name)
 	}
-	return id, false, nil
+	return id, nil
 }
 
 func writeFileSync(path string, b []byte) error {

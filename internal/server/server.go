@@ -103,7 +103,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("server: create data dir: %w", err)
 	}
-	ident, fresh, err := loadIdentity(cfg.DataDir, cfg.Name)
+	ident, err := loadIdentity(cfg.DataDir, cfg.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +164,6 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 		s.log.Info("bootstrapping new cluster", "members", len(initial))
 	}
-	_ = fresh
 	if s.node, err = raftnode.New(raftnode.Config{
 		ID: ident.ID, DB: s.db, Log: s.rlog, StateMachine: s.sm, Transport: s.tr,
 		Logger: s.log.With("component", "raftnode"), SnapshotDir: filepath.Join(cfg.DataDir, "snap"),
