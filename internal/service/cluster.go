@@ -216,11 +216,12 @@ func (s *Service) Ready(ctx context.Context) error {
 	return nil
 }
 
-// promoteLoop runs on every node but acts only on the leader: it promotes
-// learners that asked to become voters once they have caught up.
-func (s *Service) promoteLoop() {
+// onLeaderEvery runs fn every interval while this node leads, until the
+// service or the raft node stops. Every node runs the loop; only the
+// leader acts, so leadership changes need no hand-off.
+func (s *Service) onLeaderEvery(interval time.Duration, fn func()) {
 	defer s.wg.Done()
-	t := time.NewTicker(s.cfg.PromoteInterval)
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
@@ -230,7 +231,7 @@ func (s *Service) promoteLoop() {
 			return
 		case <-t.C:
 			if s.node.IsLeader() {
-				s.promoteCaughtUp()
+				fn()
 			}
 		}
 	}
@@ -260,39 +261,20 @@ func (s *Service) promoteCaughtUp() {
 	}
 }
 
-// compactLoop lets the leader propose compactions that keep
-// RetainRevisions of history.
-func (s *Service) compactLoop() {
-	defer s.wg.Done()
-	if s.cfg.RetainRevisions < 0 {
+// compactToRetention proposes a compaction that keeps RetainRevisions of
+// history (run on the leader by onLeaderEvery).
+func (s *Service) compactToRetention() {
+	target := s.sm.Revision() - s.cfg.RetainRevisions
+	if target <= s.sm.CompactRevision() || target <= 0 {
 		return
 	}
-	t := time.NewTicker(s.cfg.CompactInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stopc:
-			return
-		case <-s.node.Done():
-			return
-		case <-t.C:
-			if !s.node.IsLeader() {
-				continue
-			}
-			target := s.sm.Revision() - s.cfg.RetainRevisions
-			if target <= s.sm.CompactRevision() || target <= 0 {
-				continue
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
-			_, err := s.propose(ctx, &command.Request{Compact: &command.CompactRequest{Revision: target}})
-			cancel()
-			if err != nil {
-				s.log.Warn("compaction proposal failed", "revision", target, "err", err)
-			} else {
-				s.log.Info("compacted history", "revision", target)
-			}
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
+	defer cancel()
+	if _, err := s.propose(ctx, &command.Request{Compact: &command.CompactRequest{Revision: target}}); err != nil {
+		s.log.Warn("compaction proposal failed", "revision", target, "err", err)
+		return
 	}
+	s.log.Info("compacted history", "revision", target)
 }
 
 // UpdateMember replaces a member's attributes (its addresses) without

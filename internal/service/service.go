@@ -97,9 +97,12 @@ func (s *Service) SetBackends(node *raftnode.Node, sm *statemachine.StateMachine
 
 // Start runs the background loops (auto-promotion, compaction).
 func (s *Service) Start() {
-	s.wg.Add(2)
-	go s.promoteLoop()
-	go s.compactLoop()
+	s.wg.Add(1)
+	go s.onLeaderEvery(s.cfg.PromoteInterval, s.promoteCaughtUp)
+	if s.cfg.RetainRevisions >= 0 {
+		s.wg.Add(1)
+		go s.onLeaderEvery(s.cfg.CompactInterval, s.compactToRetention)
+	}
 }
 
 // Stop stops the background loops.
