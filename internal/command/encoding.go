@@ -37,6 +37,7 @@ import (
 //	opresult     = tag:byte (put | delete | range | mutate | none)
 //	  range      = n:uvarint opt(kv)*n more:byte count:varint           tag 3
 //	kv           = key value create:varint mod:varint version:varint lease:varint
+//	               [type:byte expire:varint]   (presence byte 2 instead of 1)
 //
 // A request or op with no operation set encodes as tag 0 ("none"), which
 // decodes fine and which the state machine answers with ErrCodeInvalid; one
@@ -270,13 +271,23 @@ func appendOptKV(dst []byte, kv *KeyValue) []byte {
 	if kv == nil {
 		return append(dst, 0)
 	}
-	dst = append(dst, 1)
+	ext := kv.Type != 0 || kv.ExpireAt != 0
+	if ext {
+		dst = append(dst, 2)
+	} else {
+		dst = append(dst, 1)
+	}
 	dst = appendBytes(dst, kv.Key)
 	dst = appendBytes(dst, kv.Value)
 	dst = binary.AppendVarint(dst, kv.CreateRevision)
 	dst = binary.AppendVarint(dst, kv.ModRevision)
 	dst = binary.AppendVarint(dst, kv.Version)
-	return binary.AppendVarint(dst, kv.Lease)
+	dst = binary.AppendVarint(dst, kv.Lease)
+	if ext {
+		dst = append(dst, byte(kv.Type))
+		dst = binary.AppendVarint(dst, kv.ExpireAt)
+	}
+	return dst
 }
 
 func appendKVs(dst []byte, kvs []*KeyValue) []byte {
@@ -666,10 +677,15 @@ func DecodeResult(b []byte) (*Result, error) {
 }
 
 func (d *decoder) optKV() *KeyValue {
-	if !d.bool("kv presence") {
+	presence := d.byte("kv presence")
+	if presence == 0 || d.err != nil {
 		return nil
 	}
-	return &KeyValue{
+	if presence > 2 {
+		d.fail("bad kv presence byte")
+		return nil
+	}
+	kv := &KeyValue{
 		Key:            d.bytes("kv key"),
 		Value:          d.bytes("kv value"),
 		CreateRevision: d.varint("kv create revision"),
@@ -677,6 +693,11 @@ func (d *decoder) optKV() *KeyValue {
 		Version:        d.varint("kv version"),
 		Lease:          d.varint("kv lease"),
 	}
+	if presence == 2 {
+		kv.Type = ValueType(d.byte("kv type"))
+		kv.ExpireAt = d.varint("kv expire")
+	}
+	return kv
 }
 
 func (d *decoder) kvs() []*KeyValue {

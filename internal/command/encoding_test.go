@@ -76,6 +76,7 @@ func resultCases() map[string]*Result {
 		"error":        {ID: 2, Revision: 5, Err: ErrCodeCompacted},
 		"put":          {ID: 3, Revision: 6, Put: &PutResult{}},
 		"put-prev":     {ID: 3, Revision: 6, Put: &PutResult{PrevKV: kv("k", "v", 2, 4, 3, 0)}},
+		"put-prev-ext": {ID: 3, Revision: 6, Put: &PutResult{PrevKV: &KeyValue{Key: []byte("d"), Value: []byte(`{"a":1}`), CreateRevision: 1, ModRevision: 2, Version: 2, Type: TypeDocument, ExpireAt: 1798761600000}}},
 		"delete-none":  {ID: 4, Revision: 6, Delete: &DeleteResult{}},
 		"delete":       {ID: 4, Revision: 7, Delete: &DeleteResult{Deleted: 2, PrevKVs: []*KeyValue{kv("a", "", 1, 1, 1, 7), nil}}},
 		"txn-empty":    {ID: 5, Txn: &TxnResult{}},

@@ -5,13 +5,25 @@ package command
 
 // KeyValue is one version of a key.
 type KeyValue struct {
-	Key            []byte `json:"key"`
-	Value          []byte `json:"value,omitempty"`
-	CreateRevision int64  `json:"create_revision"`
-	ModRevision    int64  `json:"mod_revision"`
-	Version        int64  `json:"version"` // number of writes since creation; 1 for a new key
-	Lease          int64  `json:"lease,omitempty"`
+	Key            []byte    `json:"key"`
+	Value          []byte    `json:"value,omitempty"`
+	CreateRevision int64     `json:"create_revision"`
+	ModRevision    int64     `json:"mod_revision"`
+	Version        int64     `json:"version"` // number of writes since creation; 1 for a new key
+	Lease          int64     `json:"lease,omitempty"`
+	Type           ValueType `json:"type,omitempty"`      // how Value is interpreted; 0 = plain bytes
+	ExpireAt       int64     `json:"expire_at,omitempty"` // per-key expiry, Unix milliseconds; 0 = none
 }
+
+// ValueType says how a stored value is interpreted. The state machine keeps
+// it with each version, so a plain GET of a document can be refused and
+// TYPE can answer without parsing the value.
+type ValueType uint8
+
+const (
+	TypeBytes    ValueType = 0 // plain bytes (Redis string)
+	TypeDocument ValueType = 1 // a JSON document (see internal/document)
+)
 
 // Request is one proposal. Exactly one of the operation fields is set.
 type Request struct {

@@ -13,13 +13,17 @@ import (
 const (
 	recordLive      byte = 1
 	recordTombstone byte = 2
+	recordLiveExt   byte = 3 // a live record with a value type or an expiry
 )
 
 // record is one version of a user key, as stored in the latest and history
 // namespaces:
 //
 //	kind:byte create:varint mod:varint version:varint lease:varint value...
+//	kind:byte create:varint mod:varint version:varint lease:varint type:byte expire:varint value...
 //
+// The second form (recordLiveExt) is used when the value type is not plain
+// bytes or the key has an expiry, so plain records stay as small as before.
 // A tombstone has only mod set (the revision of the delete).
 type record struct {
 	tombstone bool
@@ -27,28 +31,39 @@ type record struct {
 	mod       int64
 	version   int64
 	lease     int64
+	vtype     command.ValueType
+	expire    int64  // Unix milliseconds; 0 = no expiry
 	value     []byte // aliases the decoded bytes
 }
 
 func appendRecord(dst []byte, r *record) []byte {
 	kind := recordLive
-	if r.tombstone {
+	switch {
+	case r.tombstone:
 		kind = recordTombstone
+	case r.vtype != 0 || r.expire != 0:
+		kind = recordLiveExt
 	}
 	dst = append(dst, kind)
 	dst = binary.AppendVarint(dst, r.create)
 	dst = binary.AppendVarint(dst, r.mod)
 	dst = binary.AppendVarint(dst, r.version)
 	dst = binary.AppendVarint(dst, r.lease)
+	if kind == recordLiveExt {
+		dst = append(dst, byte(r.vtype))
+		dst = binary.AppendVarint(dst, r.expire)
+	}
 	return append(dst, r.value...)
 }
 
 // decodeRecord decodes b into r; r.value aliases b.
 func decodeRecord(b []byte, r *record) error {
-	if len(b) == 0 || (b[0] != recordLive && b[0] != recordTombstone) {
+	if len(b) == 0 || b[0] < recordLive || b[0] > recordLiveExt {
 		return fmt.Errorf("statemachine: bad record kind: %w", ErrCorrupt)
 	}
-	r.tombstone = b[0] == recordTombstone
+	kind := b[0]
+	r.tombstone = kind == recordTombstone
+	r.vtype, r.expire = 0, 0
 	b = b[1:]
 	for _, f := range [...]*int64{&r.create, &r.mod, &r.version, &r.lease} {
 		v, n := binary.Varint(b)
@@ -57,6 +72,18 @@ func decodeRecord(b []byte, r *record) error {
 		}
 		*f = v
 		b = b[n:]
+	}
+	if kind == recordLiveExt {
+		if len(b) == 0 {
+			return fmt.Errorf("statemachine: truncated record: %w", ErrCorrupt)
+		}
+		r.vtype = command.ValueType(b[0])
+		v, n := binary.Varint(b[1:])
+		if n <= 0 {
+			return fmt.Errorf("statemachine: truncated record: %w", ErrCorrupt)
+		}
+		r.expire = v
+		b = b[1+n:]
 	}
 	r.value = b
 	return nil
@@ -78,6 +105,8 @@ func (r *record) keyValue(key []byte, keysOnly bool) *command.KeyValue {
 		ModRevision:    r.mod,
 		Version:        r.version,
 		Lease:          r.lease,
+		Type:           r.vtype,
+		ExpireAt:       r.expire,
 	}
 	if n == 0 {
 		return kv
