@@ -6,6 +6,7 @@
 #
 #   bash ../shared/bench/anchors.sh etcd1 etcd3 && bash scripts/loadgen-cairn.sh
 #   REPS=1 N=50000 C=64 bash scripts/loadgen-cairn.sh
+#   SHAPES=3 OPS=set CAIRN=/tmp/cairn-b bash scripts/loadgen-cairn.sh   # one shape, one op, a given binary
 #
 # For each cluster: SET (durable) and linearizable GET over RESP with C
 # clients, 256-byte values, 10k keys (loadgen's defaults, as anchors.sh),
@@ -19,6 +20,8 @@ export PATH=/usr/local/go/bin:$PATH
 N=${N:-100000}
 C=${C:-64}
 REPS=${REPS:-2}
+SHAPES=${SHAPES:-"1 3"}
+OPS=${OPS:-"set get"}
 DUR=${DUR:-30s}
 LG=${LG:-../shared/bench/loadgen/loadgen}
 [ -x "$LG" ] || (cd "$(dirname "$LG")" && go build -o loadgen .)
@@ -45,7 +48,7 @@ wait_ready() {
 points() { # LABEL RESP-PORT PIDS
 	local r op
 	"$LG" -target resp -addr "127.0.0.1:$2" -op set -preload yes -n 1 -c "$C" -warmup 0 >/dev/null
-	for op in set get; do
+	for op in $OPS; do
 		for r in $(seq "$REPS"); do
 			"$LG" -label "$1" -target resp -addr "127.0.0.1:$2" -op "$op" -preload no -c "$C" -size 256 \
 				-n "$N" -duration "$DUR" -server-pids "$3"
@@ -53,12 +56,15 @@ points() { # LABEL RESP-PORT PIDS
 	done
 }
 
+if [[ " $SHAPES " == *" 1 "* ]]; then
 "$CAIRN" server --data-dir "$TMP/one" --listen-peer 127.0.0.1:57380 --listen-http 127.0.0.1:57379 \
 	--listen-resp 127.0.0.1:56380 --log-level warn >"$TMP/one.log" 2>&1 &
 PIDS+=($!)
 wait_ready 57379
 points cairn-1node 56380 "${PIDS[-1]}"
 kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
+fi
+[[ " $SHAPES " == *" 3 "* ]] || exit 0
 
 IC=n1=127.0.0.1:57381,n2=127.0.0.1:57382,n3=127.0.0.1:57383
 P3=()
