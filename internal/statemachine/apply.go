@@ -26,6 +26,11 @@ type applier struct {
 	compacted int64
 	results   []*command.Result
 
+	// pending holds the latest records written by the current Apply call
+	// (nil: deleted), by latest key: they shadow the latest cache until the
+	// batch commits and they are moved into it.
+	pending map[string][]byte
+
 	keyBuf  []byte // latest key
 	histBuf []byte // history key
 	valBuf  []byte // encoded record
@@ -41,6 +46,7 @@ type applier struct {
 func (a *applier) init(sm *StateMachine) {
 	a.sm = sm
 	a.batch = sm.db.NewIndexedBatch()
+	a.pending = make(map[string][]byte)
 	a.getFn = func(b []byte) error {
 		if err := decodeRecord(b, &a.got); err != nil {
 			return err
@@ -72,6 +78,7 @@ func (a *applier) apply(entries []raftnode.Entry) error {
 	a.results = a.results[:0]
 	defer func() {
 		a.batch.Reset()
+		clear(a.pending)
 		clear(a.results[:cap(a.results)]) // drop references to delivered results
 	}()
 
@@ -116,6 +123,11 @@ func (a *applier) apply(entries []raftnode.Entry) error {
 	}
 	if err := a.batch.Commit(false); err != nil {
 		return fmt.Errorf("statemachine: apply up to %d: %w", applied, err)
+	}
+	// Before the applied index is published: readers that wait for it must
+	// find these records in the cache (see latestCache).
+	for k, rec := range a.pending {
+		sm.cache.update(k, rec)
 	}
 
 	sm.revision.Store(a.rev)
@@ -280,9 +292,24 @@ func (a *applier) applyTxn(res *command.Result, t *command.TxnRequest) error {
 }
 
 // getLatest reads the latest record of the user key whose latest key is lk
-// into a.got, through the batch. It reports whether the key exists.
+// into a.got: this Apply call's writes first, then the latest cache, then
+// the store through the batch. It reports whether the key exists.
 func (a *applier) getLatest(lk []byte) (bool, error) {
-	err := a.batch.GetFunc(lk, a.getFn)
+	if rec, ok := a.pending[string(lk)]; ok {
+		if rec == nil {
+			a.got = record{}
+			return false, nil
+		}
+		return true, a.getFn(rec)
+	}
+	hit, gen, err := a.sm.cache.get(lk, a.getFn)
+	if hit || err != nil {
+		return hit, err
+	}
+	err = a.batch.GetFunc(lk, func(b []byte) error {
+		a.sm.cache.fill(lk, b, gen)
+		return a.getFn(b)
+	})
 	if errors.Is(err, storage.ErrNotFound) {
 		a.got = record{}
 		return false, nil
@@ -311,6 +338,7 @@ func (a *applier) put(p *command.PutRequest, rev int64) (*command.PutResult, err
 	}
 	a.valBuf = appendRecord(a.valBuf[:0], &rec)
 	a.batch.Set(a.keyBuf, a.valBuf)
+	a.pending[string(a.keyBuf)] = bytes.Clone(a.valBuf)
 	a.histBuf = storage.AppendHistoryKey(a.histBuf[:0], a.sm.group, p.Key, uint64(rev))
 	a.batch.Set(a.histBuf, a.valBuf)
 	return res, nil
@@ -370,6 +398,7 @@ func (a *applier) delete(d *command.DeleteRequest, rev int64) (*command.DeleteRe
 func (a *applier) deleteKey(k []byte, rev int64) {
 	a.keyBuf = storage.AppendLatestKey(a.keyBuf[:0], a.sm.group, k)
 	a.batch.Delete(a.keyBuf)
+	a.pending[string(a.keyBuf)] = nil
 	a.valBuf = appendRecord(a.valBuf[:0], &record{tombstone: true, mod: rev})
 	a.histBuf = storage.AppendHistoryKey(a.histBuf[:0], a.sm.group, k, uint64(rev))
 	a.batch.Set(a.histBuf, a.valBuf)

@@ -68,14 +68,22 @@ func (sm *StateMachine) Get(key []byte, rev int64) (*command.KeyValue, int64, er
 	// Load the revision before reading: the data is at least that new.
 	cur := sm.revision.Load()
 	var kv *command.KeyValue
-	err := sm.db.GetFunc(storage.LatestKey(sm.group, key), func(b []byte) error {
+	decode := func(b []byte) error {
 		var rec record
 		if err := decodeRecord(b, &rec); err != nil {
 			return err
 		}
 		kv = rec.keyValue(key, false)
 		return nil
-	})
+	}
+	lk := storage.LatestKey(sm.group, key)
+	hit, gen, err := sm.cache.get(lk, decode)
+	if !hit && err == nil {
+		err = sm.db.GetFunc(lk, func(b []byte) error {
+			sm.cache.fill(lk, b, gen)
+			return decode(b)
+		})
+	}
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, cur, nil
 	}

@@ -178,6 +178,7 @@ func (r *snapshotReader) Close() error {
 // b and then calls Reload (on error, b must be discarded).
 func (sm *StateMachine) Restore(b *storage.Batch, body io.Reader, index uint64, cs *pb.ConfState) (err error) {
 	sm.comp.pause()
+	sm.cache.invalidateAll()
 	defer func() {
 		if err != nil {
 			sm.comp.resume()

@@ -47,6 +47,9 @@ type Options struct {
 	// Logger receives apply problems (undecodable proposals, conf change
 	// contexts) and compactor errors. Nil discards them.
 	Logger *slog.Logger
+	// LatestCacheBytes is the memory for cached latest records (see
+	// latestCache). 0 means the default, 32 MiB; negative disables it.
+	LatestCacheBytes int64
 	// CompactBatchSize bounds the deletions (and, times 8, the versions
 	// examined) per compactor batch. Default 1024.
 	CompactBatchSize int
@@ -75,6 +78,8 @@ type StateMachine struct {
 	// ap holds the raft goroutine's apply state (apply.go).
 	ap applier
 
+	cache *latestCache // latest records by latest key; nil if disabled
+
 	comp      *compactor
 	closeOnce sync.Once
 }
@@ -87,12 +92,16 @@ func Open(db *storage.DB, group uint64, opts Options) (*StateMachine, error) {
 	if opts.CompactBatchSize <= 0 {
 		opts.CompactBatchSize = 1024
 	}
+	if opts.LatestCacheBytes == 0 {
+		opts.LatestCacheBytes = 32 << 20
+	}
 	sm := &StateMachine{
 		db:    db,
 		group: group,
 		opts:  opts,
 		log:   opts.Logger,
 		keys:  newMetaKeys(group),
+		cache: newLatestCache(opts.LatestCacheBytes),
 	}
 	if sm.log == nil {
 		sm.log = slog.New(slog.DiscardHandler)
@@ -150,6 +159,7 @@ func (sm *StateMachine) load() error {
 // Reload re-reads in-memory state from the database after a Restore's batch
 // was committed, resumes the compactor, and calls OnMembers.
 func (sm *StateMachine) Reload() error {
+	sm.cache.invalidateAll() // the restored data replaced every record
 	if err := sm.load(); err != nil {
 		return err
 	}
