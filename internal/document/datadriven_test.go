@@ -205,7 +205,7 @@ func parseOpLine(line string) (*Op, error) {
 	return op, nil
 }
 
-// unq lets a test write the empty path (JSON Pointer root) as ''.
+// unq lets a test write the empty path (JSON Pointer root) as ”.
 func unq(s string) string {
 	if s == "''" {
 		return ""
