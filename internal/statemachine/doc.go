@@ -44,26 +44,44 @@ func (a *applier) doc(m *command.DocRequest, rev int64) (*command.DocResult, err
 	if err != nil {
 		return nil, err
 	}
+	lease := a.got.lease
+	res, text := EvalDoc(found, a.got.vtype, a.got.value, m)
+	switch {
+	case !res.Written:
+	case text == nil:
+		a.deleteKey(m.Key, rev)
+	default:
+		if _, err := a.putTyped(&command.PutRequest{Key: m.Key, Value: text, Lease: lease}, command.TypeDocument, rev); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// EvalDoc computes the document write m on the current version of its key
+// (found, its value type and value): the result and, when res.Written,
+// the new document text to store with TypeDocument (nil: delete the key).
+// It is pure; the state machine and test fakes share it.
+func EvalDoc(found bool, vtype command.ValueType, value []byte, m *command.DocRequest) (*command.DocResult, []byte) {
 	res := &command.DocResult{}
-	fail := func(e error) (*command.DocResult, error) {
+	fail := func(e error) (*command.DocResult, []byte) {
 		res.Err, res.Msg = string(document.CodeOf(e)), e.Error()
 		if res.Err == "" {
 			res.Err = string(document.CodeBadRequest)
 		}
 		return res, nil
 	}
-	if found && a.got.vtype != command.TypeDocument {
+	if found && vtype != command.TypeDocument {
 		res.Err, res.Msg = command.ErrCodeWrongType, "the key holds a value that is not a JSON document"
 		return res, nil
 	}
-	lease := a.got.lease
 	op, err := DocOp(m)
 	if err != nil {
 		return fail(err)
 	}
 	var doc *document.Value
 	if found {
-		if doc, err = document.Parse(a.got.value); err != nil {
+		if doc, err = document.Parse(value); err != nil {
 			return fail(err)
 		}
 	}
@@ -71,22 +89,15 @@ func (a *applier) doc(m *command.DocRequest, rev int64) (*command.DocResult, err
 	if err != nil {
 		return fail(err)
 	}
-	if changed {
-		if nd == nil {
-			a.deleteKey(m.Key, rev)
-		} else {
-			text, err := document.Encode(nd)
-			if err != nil {
-				return fail(err)
-			}
-			if _, err := a.putTyped(&command.PutRequest{Key: m.Key, Value: text, Lease: lease}, command.TypeDocument, rev); err != nil {
-				return nil, err
-			}
+	var text []byte
+	if changed && nd != nil {
+		if text, err = document.Encode(nd); err != nil {
+			return fail(err)
 		}
-		res.Written = true
 	}
+	res.Written = changed
 	res.Reply = document.AppendReply(nil, reply)
-	return res, nil
+	return res, text
 }
 
 // DocOp converts a DocRequest into a document operation, parsing its path
