@@ -307,4 +307,3 @@ func (a *api) postDoc(r *http.Request) (response, error) {
 	}
 	return response{rev: rev, body: docResponse{Revision: rev, Result: out.AppendJSON(nil)}}, nil
 }
-
