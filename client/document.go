@@ -28,7 +28,7 @@ func init() {
 	codeErrors["wrong_type"] = ErrWrongType
 	codeErrors["doc_no_path"] = ErrPathNotFound
 	for _, c := range []string{"document", "doc_syntax", "doc_bad_path", "doc_wrong_type", "doc_out_of_range",
-		"doc_too_deep", "doc_too_large", "doc_overflow", "doc_new_at_root", "doc_bad_request"} {
+		"doc_too_deep", "doc_too_large", "doc_overflow", "doc_new_at_root", "doc_bad_request", "doc_too_complex"} {
 		codeErrors[c] = ErrDocument
 	}
 	codeErrors["doc_no_such_key"] = ErrKeyNotFound

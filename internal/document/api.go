@@ -6,7 +6,7 @@ func GetPath(doc *Value, path string) ([]*Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p.Find(doc), nil
+	return p.Find(doc)
 }
 
 // SetPath sets v at path: every value the path selects is replaced by a

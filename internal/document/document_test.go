@@ -133,3 +133,23 @@ func Example() {
 	fmt.Println(doc, names[0])
 	// Output: {"users":[{"name":"ann","age":32,"email":"ann@example.com"}]} "ann"
 }
+
+func TestWorkBudget(t *testing.T) {
+	deep := strings.Repeat("[", 100) + strings.Repeat("]", 100)
+	doc, err := ParseString(deep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := GetPath(doc, "$..*..*"); err != nil {
+		t.Fatalf("two descents: %v", err)
+	}
+	_, _, _, err = Apply(doc, &Op{Kind: OpDel, Path: mustPath(t, "$"+strings.Repeat("..*", 8))})
+	if !errors.Is(err, &Error{Code: CodeTooComplex}) {
+		t.Fatalf("eight descents: %v, want CodeTooComplex", err)
+	}
+	v, _ := ParseString(`[{"a":[1,2,3]},{"a":[4]}]`)
+	_, err = GetPath(v, "$[?(@.a"+strings.Repeat("..*", 3)+")]")
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -22,6 +22,7 @@ const (
 	CodeNewAtRoot  Code = "doc_new_at_root"  // a new document must be created at the root path
 	CodeNoSuchKey  Code = "doc_no_such_key"  // the op needs an existing document
 	CodeBadRequest Code = "doc_bad_request"  // malformed op (unknown kind, missing value ...)
+	CodeTooComplex Code = "doc_too_complex"  // the path evaluation exceeds MaxWork
 )
 
 // Error is a document error: a code and a human-readable message, both

@@ -14,30 +14,59 @@ type loc struct {
 	idx    int    // element index when parent is an array
 }
 
+// MaxWork bounds the values one path evaluation may visit or select.
+// Recursive descent and filters multiply ($..*..*..* visits every value
+// once per ancestor, per step); an evaluation over the budget fails with
+// CodeTooComplex instead of running for a long time inside the state
+// machine.
+const MaxWork = 1 << 22
+
 // Find returns the values the path selects in doc, in document order
 // (pre-order for recursive descent). The values alias doc.
-func (p *Path) Find(doc *Value) []*Value {
-	locs := p.match(doc)
+func (p *Path) Find(doc *Value) ([]*Value, error) {
+	locs, err := p.match(doc)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*Value, len(locs))
 	for i, l := range locs {
 		out[i] = l.v
 	}
-	return out
+	return out, nil
 }
 
-func (p *Path) match(doc *Value) []loc {
-	return matchSegs(doc, []loc{{v: doc}}, p.Segs, p.Pointer)
+func (p *Path) match(doc *Value) ([]loc, error) {
+	return matchFrom(doc, p.Segs, p.Pointer, p.Text)
 }
 
-func matchSegs(root *Value, cur []loc, segs []Segment, pointer bool) []loc {
+// matchFrom evaluates segs from the root.
+func matchFrom(doc *Value, segs []Segment, pointer bool, text string) ([]loc, error) {
+	ev := &evaluator{root: doc, left: MaxWork}
+	locs := ev.matchSegs([]loc{{v: doc}}, segs, pointer)
+	if ev.left < 0 {
+		return nil, errorf(CodeTooComplex, "path '%s' selects or visits more than %d values", text, MaxWork)
+	}
+	return locs, nil
+}
+
+// evaluator is one path evaluation with its work budget.
+type evaluator struct {
+	root *Value
+	left int // values it may still visit; < 0: over budget, stop
+}
+
+func (ev *evaluator) matchSegs(cur []loc, segs []Segment, pointer bool) []loc {
 	for i := range segs {
 		seg := &segs[i]
 		var next []loc
 		for _, l := range cur {
+			if ev.left < 0 {
+				return nil
+			}
 			if seg.Descend {
-				walk(l, func(d loc) { next = selectSeg(root, next, d, seg, pointer) })
+				ev.walk(l, func(d loc) { next = ev.selectSeg(next, d, seg, pointer) })
 			} else {
-				next = selectSeg(root, next, l, seg, pointer)
+				next = ev.selectSeg(next, l, seg, pointer)
 			}
 		}
 		cur = next
@@ -49,17 +78,20 @@ func matchSegs(root *Value, cur []loc, segs []Segment, pointer bool) []loc {
 }
 
 // walk calls f on l and every value below it, in pre-order.
-func walk(l loc, f func(loc)) {
+func (ev *evaluator) walk(l loc, f func(loc)) {
+	if ev.left--; ev.left < 0 {
+		return
+	}
 	f(l)
 	v := l.v
 	switch v.kind {
 	case Array:
 		for i, e := range v.arr {
-			walk(loc{v: e, parent: v, idx: i}, f)
+			ev.walk(loc{v: e, parent: v, idx: i}, f)
 		}
 	case Object:
 		for i, e := range v.vals {
-			walk(loc{v: e, parent: v, key: v.keys[i]}, f)
+			ev.walk(loc{v: e, parent: v, key: v.keys[i]}, f)
 		}
 	}
 }
@@ -74,7 +106,12 @@ func normIndex(i int64, n int) (int, bool) {
 	return int(i), true
 }
 
-func selectSeg(root *Value, out []loc, l loc, seg *Segment, pointer bool) []loc {
+func (ev *evaluator) selectSeg(out []loc, l loc, seg *Segment, pointer bool) []loc {
+	if ev.left < 0 {
+		return out
+	}
+	n := len(out)
+	defer func() { ev.left -= len(out) - n }()
 	v := l.v
 	switch seg.Kind {
 	case SegKey:
@@ -107,11 +144,11 @@ func selectSeg(root *Value, out []loc, l loc, seg *Segment, pointer bool) []loc 
 		}
 	case SegUnion:
 		for k := range seg.Union {
-			out = selectSeg(root, out, l, &seg.Union[k], pointer)
+			out = ev.selectSeg(out, l, &seg.Union[k], pointer)
 		}
 	case SegFilter:
 		for _, c := range appendChildren(nil, v) {
-			if seg.Filter.test(root, c.v) {
+			if ev.test(seg.Filter, c.v) {
 				out = append(out, c)
 			}
 		}
@@ -160,18 +197,18 @@ func sliceBounds(seg *Segment, n int) (int, int) {
 
 // Filters.
 
-func (e *Expr) test(root, cur *Value) bool {
+func (ev *evaluator) test(e *Expr, cur *Value) bool {
 	switch e.Kind {
 	case ExprOr:
-		return e.L.test(root, cur) || e.R.test(root, cur)
+		return ev.test(e.L, cur) || ev.test(e.R, cur)
 	case ExprAnd:
-		return e.L.test(root, cur) && e.R.test(root, cur)
+		return ev.test(e.L, cur) && ev.test(e.R, cur)
 	case ExprNot:
-		return !e.L.test(root, cur)
+		return !ev.test(e.L, cur)
 	case ExprExists:
-		return e.L.operand(root, cur) != nil
+		return ev.operand(e.L, cur) != nil
 	case ExprCmp:
-		l, r := e.L.operand(root, cur), e.R.operand(root, cur)
+		l, r := ev.operand(e.L, cur), ev.operand(e.R, cur)
 		if l == nil || r == nil {
 			return false
 		}
@@ -184,15 +221,15 @@ func (e *Expr) test(root, cur *Value) bool {
 }
 
 // operand returns the value of a literal or the first match of a path.
-func (e *Expr) operand(root, cur *Value) *Value {
+func (ev *evaluator) operand(e *Expr, cur *Value) *Value {
 	if e.Kind == ExprLiteral {
 		return e.Lit
 	}
-	start := root
+	start := ev.root
 	if e.Rel {
 		start = cur
 	}
-	m := matchSegs(root, []loc{{v: start}}, e.Segs, false)
+	m := ev.matchSegs([]loc{{v: start}}, e.Segs, false)
 	if len(m) == 0 {
 		return nil
 	}

@@ -129,15 +129,19 @@ func create(doc *Value, p *Path, mk func() *Value) (int, error) {
 		return 0, nil
 	case last.Kind == SegIndex && p.Pointer:
 		key = formatInt(last.Index)
-	case last.Kind != SegKey:
-		parents := matchSegs(doc, []loc{{v: doc}}, p.Segs[:n-1], p.Pointer)
+	}
+	parents, err := matchFrom(doc, p.Segs[:n-1], p.Pointer, p.Text)
+	if err != nil {
+		return 0, err
+	}
+	if last.Kind != SegKey && !(last.Kind == SegIndex && p.Pointer) {
 		if last.Kind == SegIndex && len(parents) > 0 && parents[0].v.kind == Array {
 			return 0, errorf(CodeRange, "array index out of range")
 		}
 		return 0, nil
 	}
 	created := 0
-	for _, pl := range matchSegs(doc, []loc{{v: doc}}, p.Segs[:n-1], p.Pointer) {
+	for _, pl := range parents {
 		if pl.v.kind == Object {
 			pl.v.SetMember(key, mk())
 			created++
@@ -157,7 +161,10 @@ func set(doc *Value, op *Op) (*Value, Reply, bool, error) {
 		}
 		return val.Clone(), replyOK, true, nil
 	}
-	locs := p.match(doc)
+	locs, err := p.match(doc)
+	if err != nil {
+		return doc, replyNil, false, err
+	}
 	if len(locs) > 0 {
 		if op.NX {
 			return doc, replyNil, false, nil
@@ -190,7 +197,10 @@ func del(doc *Value, op *Op) (*Value, Reply, bool, error) {
 	if op.Path.IsRoot() {
 		return nil, intReply(1), true, nil
 	}
-	locs := op.Path.match(doc)
+	locs, err := op.Path.match(doc)
+	if err != nil {
+		return doc, replyNil, false, err
+	}
 	if len(locs) == 0 {
 		return doc, intReply(0), false, nil
 	}
@@ -260,7 +270,10 @@ func merge(doc *Value, op *Op) (*Value, Reply, bool, error) {
 		}
 		return mergePatch(nil, patch), replyOK, true, nil
 	}
-	locs := p.match(doc)
+	locs, err := p.match(doc)
+	if err != nil {
+		return doc, replyNil, false, err
+	}
 	if len(locs) == 0 {
 		if patch.kind == Null {
 			return doc, replyOK, false, nil
@@ -299,7 +312,10 @@ func merge(doc *Value, op *Op) (*Value, Reply, bool, error) {
 // first match's.
 func perMatch(doc *Value, op *Op) (*Value, Reply, bool, error) {
 	p := op.Path
-	locs := p.match(doc)
+	locs, err := p.match(doc)
+	if err != nil {
+		return doc, replyNil, false, err
+	}
 	if !p.Multi && len(locs) == 0 {
 		if op.Kind == OpType || op.Kind == OpClear || op.Kind == OpResp {
 			if op.Kind == OpClear {
@@ -611,7 +627,10 @@ func get(doc *Value, op *Op) (Reply, error) {
 }
 
 func getOne(doc *Value, p *Path, multi bool) (*Value, error) {
-	found := p.Find(doc)
+	found, err := p.Find(doc)
+	if err != nil {
+		return nil, err
+	}
 	if multi {
 		return NewArray(found...), nil
 	}

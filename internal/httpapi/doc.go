@@ -147,7 +147,10 @@ func (a *api) getDoc(r *http.Request) (response, error) {
 	if err != nil {
 		return response{rev: rev}, err
 	}
-	found := p.Find(doc)
+	found, err := p.Find(doc)
+	if err != nil {
+		return response{rev: rev}, docError(string(document.CodeOf(err)), err.Error())
+	}
 	var v *document.Value
 	if p.Multi {
 		v = document.NewArray(found...)
