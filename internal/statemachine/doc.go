@@ -1,119 +1,63 @@
+// Package statemachine is the deterministic MVCC key-value store that raft
+// entries are applied to. It implements raftnode.StateMachine and serves
+// reads (Range, Get) concurrently with apply.
+//
+// # Data model
+//
+// Every successful write request (a Put, a Delete that deleted at least one
+// key, a Mutate that wrote, a Txn whose chosen branch wrote something)
+// increments the store revision by exactly one, and every key it writes
+// carries that revision. A read-only txn, a delete of nothing, a
+// compaction and a failed request leave the revision alone. A user key k is stored twice (see storage/doc.go
+// for the key layout):
+//
+//	LatestKey(g, k)       -> record of the newest version (absent once deleted)
+//	HistoryKey(g, k, rev) -> record of the version written at rev, newest first;
+//	                         deletes write a tombstone record here
+//
+// A record (record.go) is kind (live or tombstone), create revision, mod
+// revision, version (writes since creation, 1 for a new key), lease, value.
+// Reads at the latest revision use the latest namespace: one Pebble Get for
+// a point read. Reads at revision R take, for each key, the newest history
+// version with rev <= R, and skip it if it is a tombstone.
+//
+// The meta namespace holds, all written in the same batch as the data they
+// describe: MetaApplied (uint64 BE), MetaRevision (int64 BE), MetaCompacted
+// (int64 BE), MetaConfState (proto raftpb.ConfState), MetaMembers (JSON
+// []membership.Member ordered by ID), and compactDone (int64 BE, the
+// horizon the background compactor last finished; see compactor.go).
+//
+// # Invariants
+//
+//   - The applied index, revision and compaction horizon on disk always
+//     describe exactly the data in the same Pebble state: Apply writes them
+//     in its one batch, so a crash neither loses nor re-applies an entry.
+//     Entries at or below the applied index are skipped.
+//   - Apply is deterministic: no clock, no randomness, no map iteration in
+//     anything written or returned. Every error that depends on the request
+//     (invalid, duplicate key, compacted, future revision) is a Result.Err
+//     code, identical on every node. A proposal that does not decode is
+//     logged and produces no result, on every node alike.
+//   - Results are delivered (Options.OnResult) only after the batch that
+//     holds their effects has been committed and the in-memory revision and
+//     applied index published, so a client told "revision N" can read N.
+//   - Requests applied in one Apply call share one indexed batch, so each
+//     request (and each op of a txn) reads the writes of the ones before it.
+//     Read-modify-write requests (Mutate, mutate.go: INCR, APPEND, SET NX,
+//     RENAME ...) rely on this to be atomic.
+//   - Compaction to horizon C keeps, for every key, the newest version with
+//     rev <= C unless it is a tombstone, and everything newer; the latest
+//     namespace is never touched. MetaCompacted is raised at apply time, so
+//     reads below C fail with ErrCompacted before any version disappears;
+//     the compactor deletes a key's tombstone no earlier than the versions
+//     beneath it, so a read at >= C never sees a deleted key come back.
+//
+// # Concurrency
+//
+// Apply, OpenSnapshot, Restore and Reload are called from the raft
+// goroutine only. Range, Get and the accessors may be called from any
+// goroutine and never wait for apply: multi-key reads run on a Pebble
+// snapshot and take its revision from the same snapshot. The compactor
+// is one goroutine owned by the StateMachine (Open starts it, Close stops
+// it); it takes no lock and works in small batches.
 package statemachine
-
-import (
-	"github.com/cairndb/cairn/internal/command"
-	"github.com/cairndb/cairn/internal/document"
-	"github.com/cairndb/cairn/internal/storage"
-)
-
-// Document writes (command.DocRequest). Each reads the latest version of
-// its key through the indexed batch, parses the stored document, applies
-// the operation with package document (pure and deterministic) and writes
-// the canonical text back with value type TypeDocument, in one apply
-// step: concurrent JSON.NUMINCRBY from any node never lose an update.
-// Every failure (bad path, wrong type, too deep, too large ...) is a
-// result code, the same on every node, and writes nothing.
-
-// applyDoc applies a standalone document request.
-func (a *applier) applyDoc(res *command.Result, m *command.DocRequest) error {
-	if !validDoc(m) {
-		res.Err = command.ErrCodeInvalid
-		return nil
-	}
-	dr, err := a.doc(m, a.rev+1)
-	if err != nil {
-		return err
-	}
-	if dr.Written {
-		a.rev++
-	}
-	res.Err = dr.Err
-	res.Doc = dr
-	return nil
-}
-
-// validDoc checks the request-only parts of a document op.
-func validDoc(m *command.DocRequest) bool {
-	return len(m.Key) > 0 && m.Op >= command.DocSet && m.Op <= command.DocToggle && !(m.NX && m.XX)
-}
-
-// doc applies m at revision rev.
-func (a *applier) doc(m *command.DocRequest, rev int64) (*command.DocResult, error) {
-	a.keyBuf = storage.AppendLatestKey(a.keyBuf[:0], a.sm.group, m.Key)
-	found, err := a.getLatest(a.keyBuf)
-	if err != nil {
-		return nil, err
-	}
-	lease := a.got.lease
-	res, text := EvalDoc(found, a.got.vtype, a.got.value, m)
-	switch {
-	case !res.Written:
-	case text == nil:
-		a.deleteKey(m.Key, rev)
-	default:
-		if _, err := a.putTyped(&command.PutRequest{Key: m.Key, Value: text, Lease: lease}, command.TypeDocument, rev); err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
-}
-
-// EvalDoc computes the document write m on the current version of its key
-// (found, its value type and value): the result and, when res.Written,
-// the new document text to store with TypeDocument (nil: delete the key).
-// It is pure; the state machine and test fakes share it.
-func EvalDoc(found bool, vtype command.ValueType, value []byte, m *command.DocRequest) (*command.DocResult, []byte) {
-	res := &command.DocResult{}
-	fail := func(e error) (*command.DocResult, []byte) {
-		res.Err, res.Msg = string(document.CodeOf(e)), e.Error()
-		if res.Err == "" {
-			res.Err = string(document.CodeBadRequest)
-		}
-		return res, nil
-	}
-	if found && vtype != command.TypeDocument {
-		res.Err, res.Msg = command.ErrCodeWrongType, "the key holds a value that is not a JSON document"
-		return res, nil
-	}
-	op, err := DocOp(m)
-	if err != nil {
-		return fail(err)
-	}
-	var doc *document.Value
-	if found {
-		if doc, err = document.Parse(value); err != nil {
-			return fail(err)
-		}
-	}
-	nd, reply, changed, err := document.Apply(doc, op)
-	if err != nil {
-		return fail(err)
-	}
-	var text []byte
-	if changed && nd != nil {
-		if text, err = document.Encode(nd); err != nil {
-			return fail(err)
-		}
-	}
-	res.Written = changed
-	res.Reply = document.AppendReply(nil, reply)
-	return res, text
-}
-
-// DocOp converts a DocRequest into a document operation, parsing its path
-// and values. The numbering of command.DocOp is document.OpKind's.
-func DocOp(m *command.DocRequest) (*document.Op, error) {
-	p, err := document.ParsePath(string(m.Path))
-	if err != nil {
-		return nil, err
-	}
-	op := &document.Op{Kind: document.OpKind(m.Op), Path: p, Index: m.Index, Stop: m.Stop, NX: m.NX, XX: m.XX}
-	for _, v := range m.Values {
-		pv, err := document.Parse(v)
-		if err != nil {
-			return nil, err
-		}
-		op.Values = append(op.Values, pv)
-	}
-	return op, nil
-}
