@@ -23,9 +23,11 @@ import (
 //	  compact    = revision:varint                                      tag 4
 //	  mutate     = op:byte key dest value int:varint float:8 bytes (IEEE 754 bits, big endian)
 //	               flags:byte(1=nx 2=xx 4=prev_value)                   tag 5
+//	  doc        = op:byte key path n:uvarint value*n index:varint stop:varint
+//	               flags:byte(1=nx 2=xx)                                tag 6
 //	  (none)     =                                                      tag 0
 //	compare      = key target:byte result:byte value int:varint
-//	op           = tag:byte (put | delete | range | mutate | none)
+//	op           = tag:byte (put | delete | range | mutate | doc | none)
 //	  range      = key end limit:varint revision:varint flags:byte(1=keys_only 2=count_only)  tag 3
 //
 //	result       = version tag:byte id:uvarint revision:varint err body
@@ -33,8 +35,9 @@ import (
 //	  delete     = deleted:varint n:uvarint opt(kv)*n                   tag 2
 //	  txn        = succeeded:byte n:uvarint opresult*n                  tag 3
 //	  mutate     = err flags:byte(1=written 2=existed) prev value int:varint  tag 5
+//	  doc        = err msg flags:byte(1=written) reply                  tag 6
 //	  (none)     =                                                      tag 0
-//	opresult     = tag:byte (put | delete | range | mutate | none)
+//	opresult     = tag:byte (put | delete | range | mutate | doc | none)
 //	  range      = n:uvarint opt(kv)*n more:byte count:varint           tag 3
 //	kv           = key value create:varint mod:varint version:varint lease:varint
 //	               [type:byte expire:varint]   (presence byte 2 instead of 1)
@@ -43,8 +46,9 @@ import (
 // decodes fine and which the state machine answers with ErrCodeInvalid; one
 // with several set encodes the first of Put, Delete, Txn/Range, Compact.
 // Empty byte strings decode as nil. A mutate op outside 1..MutateRename is
-// a decoding error, like an unknown tag. Mutate (tag 5) was added without
-// a format version bump: older binaries refuse it as an unknown tag.
+// a decoding error, like an unknown tag, and so is a doc op outside
+// 1..DocToggle. Mutate (tag 5) and Doc (tag 6) were added without a format
+// version bump: older binaries refuse them as unknown tags.
 
 // FormatVersion is the first byte of every encoded request and result.
 const FormatVersion byte = 1
@@ -62,6 +66,7 @@ const (
 	tagRange   byte = 3 // txn ops and txn op results
 	tagCompact byte = 4
 	tagMutate  byte = 5 // requests, txn ops, results and txn op results
+	tagDoc     byte = 6 // requests, txn ops, results and txn op results
 )
 
 const (
@@ -102,6 +107,10 @@ func EncodeRequest(dst []byte, r *Request) []byte {
 		dst = append(dst, tagMutate)
 		dst = binary.AppendUvarint(dst, r.ID)
 		dst = appendMutate(dst, r.Mutate)
+	case r.Doc != nil:
+		dst = append(dst, tagDoc)
+		dst = binary.AppendUvarint(dst, r.ID)
+		dst = appendDoc(dst, r.Doc)
 	default:
 		dst = append(dst, tagNone)
 		dst = binary.AppendUvarint(dst, r.ID)
@@ -223,6 +232,9 @@ func appendTxnOps(dst []byte, ops []TxnOp) []byte {
 		case op.Mutate != nil:
 			dst = append(dst, tagMutate)
 			dst = appendMutate(dst, op.Mutate)
+		case op.Doc != nil:
+			dst = append(dst, tagDoc)
+			dst = appendDoc(dst, op.Doc)
 		default:
 			dst = append(dst, tagNone)
 		}
@@ -244,6 +256,8 @@ func EncodeResult(dst []byte, r *Result) []byte {
 		tag = tagTxn
 	case r.Mutate != nil:
 		tag = tagMutate
+	case r.Doc != nil:
+		tag = tagDoc
 	}
 	dst = append(dst, tag)
 	dst = binary.AppendUvarint(dst, r.ID)
@@ -263,6 +277,8 @@ func EncodeResult(dst []byte, r *Result) []byte {
 		}
 	case tagMutate:
 		dst = appendMutateResult(dst, r.Mutate)
+	case tagDoc:
+		dst = appendDocResult(dst, r.Doc)
 	}
 	return dst
 }
@@ -319,6 +335,9 @@ func appendTxnOpResult(dst []byte, r *TxnOpResult) []byte {
 	case r.Mutate != nil:
 		dst = append(dst, tagMutate)
 		return appendMutateResult(dst, r.Mutate)
+	case r.Doc != nil:
+		dst = append(dst, tagDoc)
+		return appendDocResult(dst, r.Doc)
 	default:
 		return append(dst, tagNone)
 	}
@@ -499,6 +518,15 @@ func DecodeRequest(b []byte) (*Request, error) {
 		r.ID = d.uvarint("id")
 		d.mutate(&a.m)
 		r.Mutate = &a.m
+	case tagDoc:
+		a := &struct {
+			r Request
+			m DocRequest
+		}{}
+		r = &a.r
+		r.ID = d.uvarint("id")
+		d.doc(&a.m)
+		r.Doc = &a.m
 	case tagNone:
 		r = &Request{}
 		r.ID = d.uvarint("id")
@@ -623,6 +651,9 @@ func (d *decoder) txnOps() []TxnOp {
 		case tagMutate:
 			ops[i].Mutate = &MutateRequest{}
 			d.mutate(ops[i].Mutate)
+		case tagDoc:
+			ops[i].Doc = &DocRequest{}
+			d.doc(ops[i].Doc)
 		case tagNone:
 		default:
 			d.fail(fmt.Sprintf("unknown txn op tag %d", tag))
@@ -666,6 +697,8 @@ func DecodeResult(b []byte) (*Result, error) {
 		r.Txn = t
 	case tagMutate:
 		r.Mutate = d.mutateResult()
+	case tagDoc:
+		r.Doc = d.docResult()
 	case tagNone:
 	default:
 		return nil, fmt.Errorf("command: unknown result tag %d: %w", tag, ErrCorrupt)
@@ -729,6 +762,8 @@ func (d *decoder) txnOpResult(r *TxnOpResult) {
 		r.Range = &RangeResult{KVs: d.kvs(), More: d.bool("range more"), Count: d.varint("range count")}
 	case tagMutate:
 		r.Mutate = d.mutateResult()
+	case tagDoc:
+		r.Doc = d.docResult()
 	case tagNone:
 	default:
 		d.fail(fmt.Sprintf("unknown txn result tag %d", tag))

@@ -37,6 +37,14 @@ func requestCases() map[string]*Request {
 			{Mutate: &MutateRequest{Op: MutateRename, Key: []byte("a"), Dest: []byte("b")}},
 			{Put: &PutRequest{Key: []byte("c"), Value: []byte("2")}},
 		}}},
+		"doc-set":    {ID: 15, Doc: &DocRequest{Op: DocSet, Key: []byte("d"), Path: []byte("$.a"), Values: [][]byte{[]byte(`{"x":1}`)}, NX: true}},
+		"doc-insert": {ID: 16, Doc: &DocRequest{Op: DocArrInsert, Key: []byte("d"), Path: []byte("/a"), Values: [][]byte{[]byte("1"), []byte(`"s"`)}, Index: -3, XX: true}},
+		"doc-trim":   {ID: 17, Doc: &DocRequest{Op: DocArrTrim, Key: []byte("d"), Path: []byte("['a']"), Index: 1, Stop: -1 << 63}},
+		"doc-txn": {ID: 18, Txn: &TxnRequest{Success: []TxnOp{
+			{Doc: &DocRequest{Op: DocNumIncrBy, Key: []byte("d"), Path: []byte("$.n"), Values: [][]byte{[]byte("1")}}},
+			{Doc: &DocRequest{Op: DocToggle, Key: []byte("d"), Path: []byte(".t")}},
+			{Range: &RangeRequest{Key: []byte("d")}},
+		}}},
 		"txn": {ID: 8, Txn: &TxnRequest{
 			Compares: []Compare{
 				{Key: []byte("a"), Target: CompareValue, Result: CompareEqual, Value: []byte("x")},
@@ -89,6 +97,12 @@ func resultCases() map[string]*Result {
 			{Put: &PutResult{}},
 		}}},
 		"txn-negative": {ID: 5, Revision: -1, Txn: &TxnResult{Succeeded: false}},
+		"doc":          {ID: 9, Revision: 4, Doc: &DocResult{Written: true, Reply: []byte{1, 2}}},
+		"doc-err":      {ID: 9, Revision: 4, Err: "doc_no_path", Doc: &DocResult{Err: "doc_no_path", Msg: "Path '.a' does not exist"}},
+		"txn-doc": {ID: 10, Revision: 5, Txn: &TxnResult{Succeeded: true, Results: []TxnOpResult{
+			{Doc: &DocResult{Written: true, Reply: []byte{0}}},
+			{Doc: &DocResult{Err: ErrCodeWrongType, Msg: "not a document"}},
+		}}},
 		"txn": {ID: 1<<64 - 1, Revision: 1 << 62, Txn: &TxnResult{Succeeded: true, Results: []TxnOpResult{
 			{Put: &PutResult{PrevKV: kv("a", "b", 1, 2, 2, 0)}},
 			{Put: &PutResult{}},
@@ -184,6 +198,10 @@ func TestDecodeErrors(t *testing.T) {
 		{"mutate op 0", []byte{1, tagMutate, 1, 0, 1, 'k', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
 		{"unknown mutate op", []byte{1, tagMutate, 1, byte(maxMutateOp) + 1, 1, 'k', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
 		{"unknown mutate flag", []byte{1, tagMutate, 1, byte(MutateSet), 1, 'k', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8}},
+		{"doc op 0", []byte{1, tagDoc, 1, 0, 1, 'k', 0, 0, 0, 0, 0}},
+		{"unknown doc op", []byte{1, tagDoc, 1, byte(maxDocOp) + 1, 1, 'k', 0, 0, 0, 0, 0}},
+		{"unknown doc flag", []byte{1, tagDoc, 1, byte(DocSet), 1, 'k', 0, 0, 0, 0, 4}},
+		{"doc value count", []byte{1, tagDoc, 1, byte(DocSet), 1, 'k', 0, 9, 0, 0, 0}},
 		{"unknown txn mutate op", []byte{1, tagTxn, 1, 0, 1, tagMutate, 0, 1, 'k', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
 	} {
 		_, err := DecodeRequest(tc.b)
@@ -199,6 +217,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"bad presence", []byte{1, tagPut, 1, 0, 0, 2}},
 		{"bad bool", []byte{1, tagTxn, 1, 0, 0, 3, 0}},
 		{"absurd kv count", []byte{1, tagDelete, 1, 0, 0, 0, 0x80, 0x80, 0x04}},
+		{"unknown doc result flag", []byte{1, tagDoc, 1, 0, 0, 0, 0, 2, 0}},
 		{"unknown mutate result flag", []byte{1, tagMutate, 1, 0, 0, 0, 4, 0, 0, 0}},
 	} {
 		_, err := DecodeResult(tc.b)

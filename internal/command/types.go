@@ -36,6 +36,7 @@ type Request struct {
 	Txn     *TxnRequest
 	Compact *CompactRequest
 	Mutate  *MutateRequest
+	Doc     *DocRequest
 }
 
 // PutRequest writes Value at Key.
@@ -101,6 +102,7 @@ type TxnOp struct {
 	Delete *DeleteRequest
 	Range  *RangeRequest
 	Mutate *MutateRequest
+	Doc    *DocRequest
 }
 
 // TxnRequest applies Success if every compare holds, else Failure. The whole
@@ -131,6 +133,7 @@ type Result struct {
 	Delete *DeleteResult
 	Txn    *TxnResult
 	Mutate *MutateResult
+	Doc    *DocResult
 }
 
 // Error codes carried in Result.Err (the state machine is deterministic, so
@@ -184,6 +187,7 @@ type TxnOpResult struct {
 	Delete *DeleteResult
 	Range  *RangeResult
 	Mutate *MutateResult
+	Doc    *DocResult
 }
 
 // MutateOp is the read-modify-write operation of a MutateRequest.

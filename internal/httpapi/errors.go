@@ -58,6 +58,8 @@ var serviceErrors = []struct {
 	{service.ErrMemberNotFound, http.StatusNotFound, "member_not_found"},
 	{service.ErrMemberExists, http.StatusConflict, "member_exists"},
 	{service.ErrNotLearner, http.StatusBadRequest, "not_learner"},
+	{service.ErrWrongType, http.StatusConflict, "wrong_type"},
+	{service.ErrDocument, http.StatusBadRequest, "document"},
 	{context.DeadlineExceeded, http.StatusGatewayTimeout, "timeout"},
 	{context.Canceled, http.StatusServiceUnavailable, "canceled"},
 }

@@ -39,6 +39,10 @@ type Service interface {
 	Delete(ctx context.Context, r *command.DeleteRequest) (*command.Result, error)
 	// Txn applies a transaction. Result.Txn carries the branch results.
 	Txn(ctx context.Context, r *command.TxnRequest) (*command.Result, error)
+	// Doc applies a write to part of a JSON document. A data-dependent
+	// failure returns the result (its Doc carries the code) with
+	// service.ErrDocument or service.ErrWrongType.
+	Doc(ctx context.Context, r *command.DocRequest) (*command.Result, error)
 	// Range reads a key or a range and returns the store revision the
 	// read observed.
 	Range(ctx context.Context, r *command.RangeRequest, o service.ReadOptions) (*command.RangeResult, int64, error)
@@ -108,6 +112,11 @@ func New(svc Service, opts Options) http.Handler {
 		{"PUT /v1/kv/{key...}", a.putRaw},
 		{"DELETE /v1/kv", a.deleteKV},
 		{"POST /v1/kv/txn", a.txn},
+		{"GET /v1/doc/{key...}", a.getDoc},
+		{"PUT /v1/doc/{key...}", a.putDoc},
+		{"PATCH /v1/doc/{key...}", a.patchDoc},
+		{"DELETE /v1/doc/{key...}", a.deleteDoc},
+		{"POST /v1/doc/{key...}", a.postDoc},
 		{"GET /v1/cluster/members", a.listMembers},
 		{"POST /v1/cluster/members", a.addMember},
 		{"DELETE /v1/cluster/members/{id}", a.removeMember},

@@ -84,6 +84,7 @@ type kvJSON struct {
 	ModRevision    int64   `json:"mod_revision"`
 	Version        int64   `json:"version"`
 	Lease          int64   `json:"lease,omitempty"`
+	Type           string  `json:"type,omitempty"` // "document" for a JSON document; absent for plain bytes
 }
 
 func (c codec) kv(kv *command.KeyValue, keysOnly bool) *kvJSON {
@@ -92,6 +93,9 @@ func (c codec) kv(kv *command.KeyValue, keysOnly bool) *kvJSON {
 	}
 	j := &kvJSON{Key: c.encode(kv.Key), CreateRevision: kv.CreateRevision,
 		ModRevision: kv.ModRevision, Version: kv.Version, Lease: kv.Lease}
+	if kv.Type == command.TypeDocument {
+		j.Type = "document"
+	}
 	if !keysOnly {
 		v := c.encode(kv.Value)
 		j.Value = &v

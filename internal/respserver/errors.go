@@ -25,13 +25,10 @@ const (
 	errExecAbort     = "EXECABORT Transaction discarded because of previous errors."
 	errNoTTL         = "ERR EX, PX, EXAT, PXAT and KEEPTTL are not supported yet: Cairn has no key expiry until leases land"
 	errAuth          = "ERR AUTH is not supported yet: Cairn has no authentication (connect without a password)"
-	// errWrongType is Redis's reply for a command on a key of another type.
-	// Every Cairn key holds a string for now, so nothing returns it yet;
-	// the hash, list and set commands will.
+	// errWrongType is Redis's reply for a command on a key of another type
+	// (a string command on a JSON document, a JSON command on a string).
 	errWrongType = "WRONGTYPE Operation against a key holding the wrong kind of value"
 )
-
-var _ = errWrongType
 
 // errorReply translates a service error into a RESP error line:
 //
@@ -59,6 +56,8 @@ func errorReply(err error) string {
 		return errNaNOrInf
 	case errors.Is(err, service.ErrNoSuchKey):
 		return errNoSuchKey
+	case errors.Is(err, service.ErrWrongType):
+		return errWrongType
 	}
 	return "ERR " + err.Error()
 }
@@ -78,6 +77,8 @@ func mutateErrorReply(code string) string {
 		return errTooLarge
 	case command.ErrCodeNoSuchKey:
 		return errNoSuchKey
+	case command.ErrCodeWrongType:
+		return errWrongType
 	}
 	return "ERR " + strings.ReplaceAll(code, "_", " ")
 }

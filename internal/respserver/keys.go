@@ -69,13 +69,18 @@ func buildExists(args [][]byte) plan {
 	}}
 }
 
+// buildType answers string, ReJSON-RL (a JSON document, as RedisJSON
+// names its type) or none.
 func buildType(args [][]byte) plan {
-	op := command.TxnOp{Range: &command.RangeRequest{Key: args[1], CountOnly: true}}
+	op := command.TxnOp{Range: &command.RangeRequest{Key: args[1], KeysOnly: true}}
 	return plan{ops: []command.TxnOp{op}, reply: func(c *conn, res []command.TxnOpResult) {
-		if res[0].Range.Count > 0 {
-			c.w.SimpleString("string")
-		} else {
+		switch kv := firstKV(res[0].Range); {
+		case kv == nil:
 			c.w.SimpleString("none")
+		case kv.Type == command.TypeDocument:
+			c.w.SimpleString("ReJSON-RL")
+		default:
+			c.w.SimpleString("string")
 		}
 	}}
 }

@@ -63,6 +63,12 @@ func TestRedisCLI(t *testing.T) {
 		{[]string{"ping"}, "PONG"},
 		{[]string{"-3", "get", "a"}, "b"},
 		{[]string{"incr", "a"}, "ERR value is not an integer or out of range"},
+		// The README's documents example.
+		{[]string{"JSON.SET", "user:1", "$", `{"name":"ann","tags":["a"],"visits":0}`}, "OK"},
+		{[]string{"JSON.NUMINCRBY", "user:1", "$.visits", "1"}, "[1]"},
+		{[]string{"JSON.ARRAPPEND", "user:1", "$.tags", `"b"`}, "2"},
+		{[]string{"JSON.GET", "user:1", "['tags'][-1]"}, `"b"`},
+		{[]string{"type", "user:1"}, "ReJSON-RL"},
 	} {
 		if got := run(nil, tc.args...); got != tc.want {
 			t.Errorf("redis-cli %s = %q, want %q", strings.Join(tc.args, " "), got, tc.want)
@@ -91,8 +97,8 @@ func TestRedisCLI(t *testing.T) {
 	if len(scanned) != n {
 		t.Fatalf("redis-cli --scan returned %d keys: %v", len(scanned), scanned)
 	}
-	if got := run(nil, "dbsize"); got != fmt.Sprint(n+2) {
-		t.Errorf("DBSIZE = %s, want %d", got, n+2)
+	if got := run(nil, "dbsize"); got != fmt.Sprint(n+3) { // a, n, user:1 and the mass keys
+		t.Errorf("DBSIZE = %s, want %d", got, n+3)
 	}
 
 	bench, err := exec.LookPath("redis-benchmark")

@@ -59,14 +59,24 @@ func runGet(c *conn, args [][]byte) {
 	case kv == nil && c.cmd.Inline:
 		c.w.Error(errInlineMissing)
 	default:
-		c.bulkOrNull(kv)
+		c.stringOrNull(kv)
 	}
 }
 
 func buildGet(args [][]byte) plan {
 	return plan{ops: []command.TxnOp{pointRead(args[1])}, reply: func(c *conn, res []command.TxnOpResult) {
-		c.bulkOrNull(firstKV(res[0].Range))
+		c.stringOrNull(firstKV(res[0].Range))
 	}}
+}
+
+// stringOrNull is bulkOrNull for the string commands: a key holding a
+// JSON document is WRONGTYPE, as in Redis.
+func (c *conn) stringOrNull(kv *command.KeyValue) {
+	if kv != nil && kv.Type != command.TypeBytes {
+		c.w.Error(errWrongType)
+		return
+	}
+	c.bulkOrNull(kv)
 }
 
 // runSet is SET's fast path: a plain SET is a Put built in the connection's
@@ -178,7 +188,11 @@ func buildMGet(args [][]byte) plan {
 	return plan{ops: ops, reply: func(c *conn, res []command.TxnOpResult) {
 		c.w.ArrayLen(len(res))
 		for i := range res {
-			c.bulkOrNull(firstKV(res[i].Range))
+			kv := firstKV(res[i].Range)
+			if kv != nil && kv.Type != command.TypeBytes {
+				kv = nil // MGET answers nil for keys that are not strings
+			}
+			c.bulkOrNull(kv)
 		}
 	}}
 }
@@ -236,6 +250,10 @@ func buildStrlen(args [][]byte) plan {
 	return plan{ops: []command.TxnOp{pointRead(args[1])}, reply: func(c *conn, res []command.TxnOpResult) {
 		var n int
 		if kv := firstKV(res[0].Range); kv != nil {
+			if kv.Type != command.TypeBytes {
+				c.w.Error(errWrongType)
+				return
+			}
 			n = len(kv.Value)
 		}
 		c.w.Int(int64(n))
@@ -295,6 +313,10 @@ func buildGetRange(args [][]byte) plan {
 	return plan{ops: []command.TxnOp{pointRead(args[1])}, reply: func(c *conn, res []command.TxnOpResult) {
 		var v []byte
 		if kv := firstKV(res[0].Range); kv != nil {
+			if kv.Type != command.TypeBytes {
+				c.w.Error(errWrongType)
+				return
+			}
 			v = kv.Value
 		}
 		c.w.Bulk(substr(v, start, end))

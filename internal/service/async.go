@@ -136,6 +136,8 @@ func validateRequest(req *command.Request) error {
 		return validateTxn(req.Txn)
 	case req.Mutate != nil:
 		return validateMutate(req.Mutate)
+	case req.Doc != nil:
+		return validateDoc(req.Doc)
 	}
 	return fmt.Errorf("%w: ProposeAsync takes a put, delete, txn or mutate", ErrInvalid)
 }

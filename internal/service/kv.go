@@ -201,6 +201,12 @@ func validateTxnOp(op command.TxnOp) (int, error) {
 	case op.Mutate != nil:
 		m := op.Mutate
 		return len(m.Key) + len(m.Dest) + len(m.Value), validateMutate(m)
+	case op.Doc != nil:
+		n := len(op.Doc.Key) + len(op.Doc.Path)
+		for _, v := range op.Doc.Values {
+			n += len(v)
+		}
+		return n, validateDoc(op.Doc)
 	}
 	return 0, fmt.Errorf("%w: empty txn op", ErrInvalid)
 }

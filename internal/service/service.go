@@ -179,5 +179,8 @@ func resultErr(r *command.Result) error {
 	case command.ErrCodeNoSuchKey:
 		return ErrNoSuchKey
 	}
+	if err, ok := docResultErr(r); ok {
+		return err
+	}
 	return fmt.Errorf("%w: %s", ErrInvalid, r.Err)
 }

@@ -169,6 +169,8 @@ func (a *applier) applyProposal(index uint64, p []byte) error {
 		a.applyCompact(res, req.Compact)
 	case req.Mutate != nil:
 		err = a.applyMutate(res, req.Mutate)
+	case req.Doc != nil:
+		err = a.applyDoc(res, req.Doc)
 	default:
 		res.Err = command.ErrCodeInvalid
 	}
@@ -279,6 +281,11 @@ func (a *applier) applyTxn(res *command.Result, t *command.TxnRequest) error {
 			if err == nil && out.Mutate.Written {
 				wrote = true
 			}
+		case op.Doc != nil:
+			out.Doc, err = a.doc(op.Doc, rev)
+			if err == nil && out.Doc.Written {
+				wrote = true
+			}
 		}
 		if err != nil {
 			return err
@@ -320,15 +327,21 @@ func (a *applier) getLatest(lk []byte) (bool, error) {
 	return true, nil
 }
 
-// put writes p at revision rev.
+// put writes p at revision rev, as plain bytes.
 func (a *applier) put(p *command.PutRequest, rev int64) (*command.PutResult, error) {
+	return a.putTyped(p, command.TypeBytes, rev)
+}
+
+// putTyped writes p at revision rev with value type vtype. Every write of
+// a live version goes through here.
+func (a *applier) putTyped(p *command.PutRequest, vtype command.ValueType, rev int64) (*command.PutResult, error) {
 	a.keyBuf = storage.AppendLatestKey(a.keyBuf[:0], a.sm.group, p.Key)
 	found, err := a.getLatest(a.keyBuf)
 	if err != nil {
 		return nil, err
 	}
 	res := &command.PutResult{}
-	rec := record{create: rev, mod: rev, version: 1, lease: p.Lease, value: p.Value}
+	rec := record{create: rev, mod: rev, version: 1, lease: p.Lease, vtype: vtype, value: p.Value}
 	if found {
 		rec.create = a.got.create
 		rec.version = a.got.version + 1
@@ -497,6 +510,10 @@ func validateOps(ops []command.TxnOp) string {
 			}
 		case op.Mutate != nil:
 			if !validMutate(op.Mutate) {
+				return command.ErrCodeInvalid
+			}
+		case op.Doc != nil:
+			if !validDoc(op.Doc) {
 				return command.ErrCodeInvalid
 			}
 		default:

@@ -66,6 +66,12 @@ func (a *applier) mutate(m *command.MutateRequest, rev int64) (*command.MutateRe
 	res := &command.MutateResult{Existed: found}
 	old := a.got.value // valid until the next getLatest
 	lease := a.got.lease
+	vtype := a.got.vtype
+	if found && vtype != command.TypeBytes && stringOnly(m) {
+		// INCR, APPEND, GETSET ... of a document: WRONGTYPE, as Redis.
+		res.Err = command.ErrCodeWrongType
+		return res, nil
+	}
 	if m.PrevValue && found && len(old) > 0 {
 		res.Prev = bytes.Clone(old)
 	}
@@ -166,17 +172,33 @@ func (a *applier) mutate(m *command.MutateRequest, rev int64) (*command.MutateRe
 			return res, nil
 		}
 		a.deleteKey(m.Key, rev)
-		// The destination takes the source's value and lease, as Redis's
-		// RENAME moves the TTL with the value.
-		return res, a.mutateWrite(res, m.Dest, a.mutBuf, lease, rev)
+		// The destination takes the source's value, type and lease, as
+		// Redis's RENAME moves the TTL with the value.
+		return res, a.mutateWriteTyped(res, m.Dest, a.mutBuf, vtype, lease, rev)
 	}
 	return res, nil
 }
 
-// mutateWrite puts value at key at rev and marks res written. value must
-// not alias a.gotVal (put reads the key again).
+// stringOnly reports whether m reads the stored value as a string (every
+// op but a plain SET, DEL and RENAME).
+func stringOnly(m *command.MutateRequest) bool {
+	switch m.Op {
+	case command.MutateSet, command.MutateDelete:
+		return m.PrevValue
+	case command.MutateRename:
+		return false
+	}
+	return true
+}
+
+// mutateWrite puts value at key at rev, as plain bytes, and marks res
+// written. value must not alias a.gotVal (put reads the key again).
 func (a *applier) mutateWrite(res *command.MutateResult, key, value []byte, lease, rev int64) error {
-	if _, err := a.put(&command.PutRequest{Key: key, Value: value, Lease: lease}, rev); err != nil {
+	return a.mutateWriteTyped(res, key, value, command.TypeBytes, lease, rev)
+}
+
+func (a *applier) mutateWriteTyped(res *command.MutateResult, key, value []byte, vtype command.ValueType, lease, rev int64) error {
+	if _, err := a.putTyped(&command.PutRequest{Key: key, Value: value, Lease: lease}, vtype, rev); err != nil {
 		return err
 	}
 	res.Written = true
