@@ -128,6 +128,9 @@ func validatePut(r *command.PutRequest) error {
 	if len(r.Value) > MaxValueSize {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrValueTooLarge, len(r.Value), MaxValueSize)
 	}
+	if r.Type > command.TypeDocument {
+		return fmt.Errorf("%w: unknown value type %d", ErrInvalid, r.Type)
+	}
 	return nil
 }
 

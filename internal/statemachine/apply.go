@@ -301,7 +301,7 @@ func (a *applier) put(p *command.PutRequest, rev int64) (*command.PutResult, err
 		return nil, err
 	}
 	res := &command.PutResult{}
-	rec := record{create: rev, mod: rev, version: 1, lease: p.Lease, value: p.Value}
+	rec := record{create: rev, mod: rev, version: 1, lease: p.Lease, vtype: p.Type, value: p.Value}
 	if found {
 		rec.create = a.got.create
 		rec.version = a.got.version + 1
