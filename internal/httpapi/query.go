@@ -9,10 +9,10 @@ import (
 )
 
 type queryBody struct {
-	Script   string         `json:"script"`
-	Write    bool           `json:"write"`    // a transaction: the script may write
-	Stale    bool           `json:"stale"`    // read the local node's applied state
-	Revision int64          `json:"revision"` // read at this past revision (read-only)
+	Script   string       `json:"script"`
+	Write    bool         `json:"write"`    // a transaction: the script may write
+	Stale    bool         `json:"stale"`    // read the local node's applied state
+	Revision int64        `json:"revision"` // read at this past revision (read-only)
 	Session  *qry.Session `json:"session"`  // a shell's session; returned updated
 }
 
@@ -22,7 +22,7 @@ type queryResponse struct {
 	Committed bool            `json:"committed"`
 	Attempts  int             `json:"attempts"`
 	Output    string          `json:"output,omitempty"`
-	Session   *qry.Session  `json:"session,omitempty"`
+	Session   *qry.Session    `json:"session,omitempty"`
 }
 
 // POST /v1/query

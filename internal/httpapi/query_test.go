@@ -24,9 +24,13 @@ func TestQuery(t *testing.T) {
 		{`{"script":"db['x'] = 1"}`, 400,
 			func(r result) bool { return get(r.body, "error", "code") == "read_only" }},
 		{`{"script":"x = 1\ny = (","write":true}`, 400,
-			func(r result) bool { return get(r.body, "error", "code") == "syntax_error" && get(r.body, "error", "line") == 2.0 }},
+			func(r result) bool {
+				return get(r.body, "error", "code") == "syntax_error" && get(r.body, "error", "line") == 2.0
+			}},
 		{`{"script":"\n\nfail('no')","write":true}`, 400,
-			func(r result) bool { return get(r.body, "error", "code") == "script_error" && get(r.body, "error", "line") == 3.0 }},
+			func(r result) bool {
+				return get(r.body, "error", "code") == "script_error" && get(r.body, "error", "line") == 3.0
+			}},
 		{`{"script":"db.undo()","write":true}`, http.StatusNotImplemented,
 			func(r result) bool { return get(r.body, "error", "code") == "not_available" }},
 		{`{"script":"db.at(1)['x']","revision":1}`, 200,
@@ -34,7 +38,9 @@ func TestQuery(t *testing.T) {
 		{`{"script":"1","write":true,"revision":1}`, 400,
 			func(r result) bool { return get(r.body, "error", "code") == "invalid" }},
 		{`{"script":"n = 2","session":{"globals":{"m":"40"}}}`, 200,
-			func(r result) bool { return get(r.body, "session", "globals", "n") == "2" && get(r.body, "session", "globals", "m") == "40" }},
+			func(r result) bool {
+				return get(r.body, "session", "globals", "n") == "2" && get(r.body, "session", "globals", "m") == "40"
+			}},
 	} {
 		r := call(t, h, "POST", "/v1/query", c.body)
 		if r.status != c.status || !c.check(r) {
