@@ -73,6 +73,28 @@ func TestSession(t *testing.T) {
 	}
 }
 
+// TestReadsWriteNothing: reading values (scalars, and lists and dicts
+// left unchanged) commits nothing, so a read-only query may read them.
+func TestReadsWriteNothing(t *testing.T) {
+	st := newMemStore()
+	run(t, st, nil, "db['i'] = 1\ndb['s'] = 'x'\ndb['l'] = [1, {'a': 2}]\ndb['f'] = 1.5\ndb['d'] = {'k': [None]}")
+	// Keys created by one txn share a create revision: they list in key order.
+	res, err := Run(context.Background(), st, "[db[k] for k in db]", Options{ReadOnly: true})
+	if err != nil || res.Committed || string(res.Value) != `[{"k": [null]}, 1.5, 1, [1, {"a": 2}], "x"]` {
+		t.Fatalf("%+v %v", res, err)
+	}
+	rev := st.rev
+	if res, err := Run(context.Background(), st, "db['l'][1]['a'] + db['i']", Options{}); err != nil || res.Committed || st.rev != rev {
+		t.Fatalf("%+v %v, rev %d -> %d", res, err, rev, st.rev)
+	}
+	if res, err := Run(context.Background(), st, "db['l'][1]['a'] = 3", Options{}); err != nil || !res.Committed {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if got, _ := run(t, st, nil, "db['l']"); got != `[1, {"a": 3}]` {
+		t.Fatalf("got %s", got)
+	}
+}
+
 func TestHistoryAndAt(t *testing.T) {
 	st := newMemStore()
 	for _, s := range []string{"db['x'] = 1", "db['y'] = 'a'", "db['x'] += 1", "db['x'] += 1"} {

@@ -310,6 +310,9 @@ func (s *slot) write() (*command.TxnOp, error) {
 		}
 		return nil, nil
 	}
+	if !s.assigned && s.orig == nil {
+		return nil, nil // an immutable value read and not assigned
+	}
 	put := &command.PutRequest{Key: []byte(s.key)}
 	switch v := s.value.(type) {
 	case starlark.String:
@@ -326,9 +329,6 @@ func (s *slot) write() (*command.TxnOp, error) {
 		}
 		put.Value, put.Type = b, command.TypeDocument
 		return &command.TxnOp{Put: put}, nil
-	}
-	if !s.assigned {
-		return nil, nil // an immutable value read and not assigned
 	}
 	return &command.TxnOp{Put: put}, nil
 }
