@@ -272,6 +272,7 @@ func scriptFailed(ctx context.Context, tx *txn, thread *starlark.Thread, err err
 			}
 		}
 	}
+	e.Msg = strings.TrimPrefix(e.Msg, e.Kind.Error()+": ")
 	return nil, false, e
 }
 

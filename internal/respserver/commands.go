@@ -83,6 +83,7 @@ func init() {
 	register(stringCommands()...)
 	register(keyCommands()...)
 	register(txnCommands()...)
+	register(queryCommands()...)
 }
 
 // Helpers for building ops.
