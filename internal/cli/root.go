@@ -106,6 +106,8 @@ cluster over its HTTP API (--endpoints, or $CAIRN_ENDPOINTS) and runs a node
 		e.newDelCmd(),
 		e.newScanCmd(),
 		e.newTxnCmd(),
+		e.newQueryCmd(),
+		e.newShellCmd(),
 		e.newClusterCmd(),
 		e.newVersionCmd(),
 		e.newBenchCmd(),

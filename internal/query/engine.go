@@ -115,7 +115,7 @@ func Run(ctx context.Context, store Store, script string, opts Options) (*Result
 	if opts.Revision > 0 {
 		opts.ReadOnly = true
 	}
-	src := rewriteDel(script)
+	src := RewriteDel(script)
 	if _, err := parse(src); err != nil {
 		return nil, err
 	}
@@ -335,7 +335,9 @@ func expandDB(v starlark.Value) (starlark.Value, bool, error) {
 // then turns the call's index-expression arguments into (x, k) pairs.
 var delRE = regexp.MustCompile(`(?m)^([ \t]*)del[ \t]+(.*?)[ \t]*$`)
 
-func rewriteDel(src string) string {
+// RewriteDel rewrites the del statements of src into what the parser
+// accepts (the shell uses it to find where an input ends).
+func RewriteDel(src string) string {
 	if !strings.Contains(src, "del") {
 		return src
 	}
