@@ -220,7 +220,9 @@ func (sh *shell) complete(line string, pos int) (head string, completions []stri
 		return head[:i], completions, tail
 	}
 	// A variable name.
-	j := strings.LastIndexFunc(head, func(r rune) bool { return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') }) + 1
+	j := strings.LastIndexFunc(head, func(r rune) bool {
+		return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	}) + 1
 	word := head[j:]
 	if word == "" {
 		return head, nil, tail
