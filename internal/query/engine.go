@@ -264,7 +264,7 @@ func scriptFailed(ctx context.Context, tx *txn, thread *starlark.Thread, err err
 	case thread.ExecutionSteps() >= opts.MaxSteps:
 		e.Kind, e.Msg = ErrStepLimit, fmt.Sprintf("more than %d steps", opts.MaxSteps)
 	case ctx.Err() != nil:
-		e.Kind, e.Msg = ErrTimeLimit, fmt.Sprintf("the script ran longer than %v", opts.Timeout)
+		e.Kind, e.Msg = ErrTimeLimit, fmt.Sprintf("the script ran out of time (limit %v, or the request's deadline)", opts.Timeout)
 	case errors.Is(err, ErrResultTooLarge), errors.Is(err, ErrTooManyKeys), errors.Is(err, ErrReadOnly), errors.Is(err, ErrNotAvailable):
 		for _, k := range []error{ErrResultTooLarge, ErrTooManyKeys, ErrReadOnly, ErrNotAvailable} {
 			if errors.Is(err, k) {
