@@ -262,11 +262,13 @@ func readError(resp *http.Response) error {
 			Code            string `json:"code"`
 			Message         string `json:"message"`
 			CompactRevision int64  `json:"compact_revision"`
+			Line            int    `json:"line"`
+			Col             int    `json:"col"`
 		} `json:"error"`
 	}
 	if json.Unmarshal(b, &env) == nil && env.Error != nil && env.Error.Code != "" {
 		return &Error{Status: resp.StatusCode, Code: env.Error.Code, Message: env.Error.Message,
-			CompactRevision: env.Error.CompactRevision}
+			CompactRevision: env.Error.CompactRevision, Line: env.Error.Line, Col: env.Error.Col}
 	}
 	code := "http_" + fmt.Sprint(resp.StatusCode)
 	if resp.StatusCode == http.StatusServiceUnavailable {

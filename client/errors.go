@@ -13,6 +13,8 @@ type Error struct {
 	// CompactRevision is the compaction horizon, for code "compacted" when
 	// the server knows it.
 	CompactRevision int64
+	// Line and Col locate a script error (Query, QueryTxn); 0 when unknown.
+	Line, Col int
 }
 
 func (e *Error) Error() string {
@@ -48,6 +50,11 @@ var (
 	ErrMemberNotFound  = errors.New("cairn: member not found")
 	ErrMemberExists    = errors.New("cairn: member already exists")
 	ErrNotLearner      = errors.New("cairn: member is not a learner")
+	// ErrScript is a Starlark script's own error: syntax, runtime, limits,
+	// a write in a read-only query (Error.Code tells which).
+	ErrScript       = errors.New("cairn: script error")
+	ErrConflict     = errors.New("cairn: transaction conflict")
+	ErrNotAvailable = errors.New("cairn: not available")
 )
 
 // ErrUnknownOutcome is wrapped by the error of a write that may or may not
@@ -72,6 +79,15 @@ var codeErrors = map[string]error{
 	"member_not_found":  ErrMemberNotFound,
 	"member_exists":     ErrMemberExists,
 	"not_learner":       ErrNotLearner,
+	"syntax_error":      ErrScript,
+	"script_error":      ErrScript,
+	"step_limit":        ErrScript,
+	"time_limit":        ErrScript,
+	"result_too_large":  ErrScript,
+	"too_many_keys":     ErrScript,
+	"read_only":         ErrScript,
+	"conflict":          ErrConflict,
+	"not_available":     ErrNotAvailable,
 }
 
 // unknownOutcome wraps err so that errors.Is(err, ErrUnknownOutcome) holds

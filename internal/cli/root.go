@@ -107,6 +107,8 @@ cluster over its HTTP API (--endpoints, or $CAIRN_ENDPOINTS) and runs a node
 		e.newScanCmd(),
 		e.newTxnCmd(),
 		e.newDocCmd(),
+		e.newQueryCmd(),
+		e.newShellCmd(),
 		e.newClusterCmd(),
 		e.newVersionCmd(),
 		e.newBenchCmd(),

@@ -17,7 +17,7 @@ import (
 // presence byte (0 or 1) followed by the value.
 //
 //	request      = version tag:byte id:uvarint body
-//	  put        = key value flags:byte(1=prev_kv) lease:varint        tag 1
+//	  put        = key value flags:byte(1=prev_kv 2=typed) lease:varint [type:byte]  tag 1
 //	  delete     = key end flags:byte(1=prev_kv)                       tag 2
 //	  txn        = n:uvarint compare*n  n:uvarint op*n  n:uvarint op*n tag 3
 //	  compact    = revision:varint                                      tag 4
@@ -49,6 +49,9 @@ import (
 // a decoding error, like an unknown tag, and so is a doc op outside
 // 1..DocToggle. Mutate (tag 5) and Doc (tag 6) were added without a format
 // version bump: older binaries refuse them as unknown tags.
+// A put's value type follows its lease only when it is not TypeBytes (flag
+// 2), so untyped puts encode as before; older binaries refuse the flag.
+// The type byte must be a known type other than TypeBytes.
 
 // FormatVersion is the first byte of every encoded request and result.
 const FormatVersion byte = 1
@@ -71,6 +74,7 @@ const (
 
 const (
 	flagPrevKV    byte = 1 << 0
+	flagTyped     byte = 1 << 1 // put: a value type byte follows the lease
 	flagKeysOnly  byte = 1 << 0
 	flagCountOnly byte = 1 << 1
 
@@ -137,8 +141,15 @@ func appendPut(dst []byte, p *PutRequest) []byte {
 	if p.PrevKV {
 		flags |= flagPrevKV
 	}
+	if p.Type != TypeBytes {
+		flags |= flagTyped
+	}
 	dst = append(dst, flags)
-	return binary.AppendVarint(dst, p.Lease)
+	dst = binary.AppendVarint(dst, p.Lease)
+	if p.Type != TypeBytes {
+		dst = append(dst, byte(p.Type))
+	}
+	return dst
 }
 
 func appendDelete(dst []byte, d *DeleteRequest) []byte {
@@ -542,8 +553,15 @@ func DecodeRequest(b []byte) (*Request, error) {
 func (d *decoder) put(p *PutRequest) {
 	p.Key = d.bytes("put key")
 	p.Value = d.bytes("put value")
-	p.PrevKV = d.flags("put flags", flagPrevKV)&flagPrevKV != 0
+	flags := d.flags("put flags", flagPrevKV|flagTyped)
+	p.PrevKV = flags&flagPrevKV != 0
 	p.Lease = d.varint("put lease")
+	if flags&flagTyped != 0 {
+		p.Type = ValueType(d.byte("put type"))
+		if p.Type == TypeBytes || p.Type > TypeDocument {
+			d.fail("bad put type")
+		}
+	}
 }
 
 func (d *decoder) delete(p *DeleteRequest) {

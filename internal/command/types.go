@@ -45,6 +45,7 @@ type PutRequest struct {
 	Value  []byte
 	PrevKV bool // return the previous version
 	Lease  int64
+	Type   ValueType // how Value is interpreted; stored with the version
 }
 
 // DeleteRequest deletes Key, or every key in [Key, End) when End is set.

@@ -19,6 +19,8 @@ type apiError struct {
 	Code            string `json:"code"`
 	Message         string `json:"message"`
 	CompactRevision int64  `json:"compact_revision,omitempty"` // with code "compacted", when known
+	Line            int    `json:"line,omitempty"`             // script errors of POST /v1/query
+	Col             int    `json:"col,omitempty"`
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -73,6 +75,9 @@ func (a *api) toError(ctx context.Context, err error) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae
+	}
+	if qe := queryError(err); qe != nil {
+		return qe
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/cairndb/cairn/internal/command"
 	"github.com/cairndb/cairn/internal/membership"
+	qry "github.com/cairndb/cairn/internal/query"
 	"github.com/cairndb/cairn/internal/service"
 )
 
@@ -63,6 +64,8 @@ type Service interface {
 	// Ready returns nil when the node has a leader and has applied its log
 	// up to the commit index it saw at start.
 	Ready(ctx context.Context) error
+	// Query runs a Starlark script (package query).
+	Query(ctx context.Context, script string, o qry.Options) (*qry.Result, error)
 }
 
 // DefaultRequestTimeout bounds every request when Options.RequestTimeout
@@ -117,6 +120,7 @@ func New(svc Service, opts Options) http.Handler {
 		{"PATCH /v1/doc/{key...}", a.patchDoc},
 		{"DELETE /v1/doc/{key...}", a.deleteDoc},
 		{"POST /v1/doc/{key...}", a.postDoc},
+		{"POST /v1/query", a.query},
 		{"GET /v1/cluster/members", a.listMembers},
 		{"POST /v1/cluster/members", a.addMember},
 		{"DELETE /v1/cluster/members/{id}", a.removeMember},

@@ -84,6 +84,7 @@ func init() {
 	register(keyCommands()...)
 	register(txnCommands()...)
 	register(jsonCommands()...)
+	register(queryCommands()...)
 }
 
 // Helpers for building ops.

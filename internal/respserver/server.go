@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cairndb/cairn/internal/command"
+	"github.com/cairndb/cairn/internal/query"
 	"github.com/cairndb/cairn/internal/resp"
 	"github.com/cairndb/cairn/internal/service"
 )
@@ -34,6 +35,8 @@ type Service interface {
 	// ReadBarrier waits until reads with Stale options served afterwards
 	// are as fresh as o asks.
 	ReadBarrier(ctx context.Context, o service.ReadOptions) error
+	// Query runs a Starlark script (CAIRN.QUERY).
+	Query(ctx context.Context, script string, o query.Options) (*query.Result, error)
 }
 
 var _ Service = (*service.Service)(nil)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/cairndb/cairn/internal/command"
+	"github.com/cairndb/cairn/internal/document"
 	"github.com/cairndb/cairn/internal/statemachine"
 )
 
@@ -127,6 +128,21 @@ func validatePut(r *command.PutRequest) error {
 	}
 	if len(r.Value) > MaxValueSize {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrValueTooLarge, len(r.Value), MaxValueSize)
+	}
+	switch r.Type {
+	case command.TypeBytes:
+	case command.TypeDocument:
+		// Stored documents are always valid and canonical: JSON.* reads
+		// and document ops parse them without further checks.
+		doc, err := document.Parse(r.Value)
+		if err != nil {
+			return fmt.Errorf("%w: document value: %v", ErrInvalid, err)
+		}
+		if r.Value, err = document.Encode(doc); err != nil {
+			return fmt.Errorf("%w: document value: %v", ErrInvalid, err)
+		}
+	default:
+		return fmt.Errorf("%w: unknown value type %d", ErrInvalid, r.Type)
 	}
 	return nil
 }

@@ -329,7 +329,7 @@ func (a *applier) getLatest(lk []byte) (bool, error) {
 
 // put writes p at revision rev, as plain bytes.
 func (a *applier) put(p *command.PutRequest, rev int64) (*command.PutResult, error) {
-	return a.putTyped(p, command.TypeBytes, rev)
+	return a.putTyped(p, p.Type, rev)
 }
 
 // putTyped writes p at revision rev with value type vtype. Every write of

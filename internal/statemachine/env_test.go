@@ -403,7 +403,7 @@ func parseOp(cmd string, args []datadriven.CmdArg) (command.TxnOp, error) {
 	}
 	switch cmd {
 	case "put":
-		return command.TxnOp{Put: &command.PutRequest{Key: at(0), Value: at(1), PrevKV: hasFlag(args, "prevkv"), Lease: intArg(args, "lease")}}, nil
+		return command.TxnOp{Put: &command.PutRequest{Key: at(0), Value: at(1), PrevKV: hasFlag(args, "prevkv"), Lease: intArg(args, "lease"), Type: command.ValueType(intArg(args, "type"))}}, nil
 	case "delete":
 		return command.TxnOp{Delete: &command.DeleteRequest{Key: at(0), End: at(1), PrevKV: hasFlag(args, "prevkv")}}, nil
 	case "range":
@@ -588,6 +588,9 @@ func fmtKV(kv *command.KeyValue) string {
 	s := fmt.Sprintf("%q=%q create=%d mod=%d ver=%d", kv.Key, kv.Value, kv.CreateRevision, kv.ModRevision, kv.Version)
 	if kv.Lease != 0 {
 		s += fmt.Sprintf(" lease=%d", kv.Lease)
+	}
+	if kv.Type != 0 {
+		s += fmt.Sprintf(" type=%d", kv.Type)
 	}
 	return s
 }

@@ -264,7 +264,7 @@ func (s *Service) getLocked(key string, rev int64) *command.KeyValue {
 func (s *Service) putLocked(r *command.PutRequest, rev int64) *command.PutResult {
 	prev := s.getLocked(string(r.Key), rev)
 	kv := command.KeyValue{Key: bytes.Clone(r.Key), Value: bytes.Clone(r.Value),
-		CreateRevision: rev, ModRevision: rev, Version: 1, Lease: r.Lease}
+		CreateRevision: rev, ModRevision: rev, Version: 1, Lease: r.Lease, Type: r.Type}
 	if prev != nil {
 		kv.CreateRevision, kv.Version = prev.CreateRevision, prev.Version+1
 	}

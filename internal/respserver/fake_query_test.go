@@ -1,0 +1,53 @@
+package respserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cairndb/cairn/internal/command"
+	"github.com/cairndb/cairn/internal/query"
+	"github.com/cairndb/cairn/internal/service"
+	"github.com/cairndb/cairn/internal/statemachine"
+)
+
+// Query runs the real engine over the fake's state machine.
+func (f *fakeService) Query(ctx context.Context, script string, o query.Options) (*query.Result, error) {
+	if err := f.failure(); err != nil {
+		return nil, err
+	}
+	return query.Run(ctx, fakeQueryStore{f}, script, o)
+}
+
+type fakeQueryStore struct{ f *fakeService }
+
+func (q fakeQueryStore) ReadRevision(context.Context, bool) (int64, error) {
+	return q.f.sm.Revision(), nil
+}
+
+func (q fakeQueryStore) Get(_ context.Context, key []byte, rev int64) (*command.KeyValue, error) {
+	kv, _, err := q.f.sm.Get(key, rev)
+	return kv, compactedErr(err)
+}
+
+func (q fakeQueryStore) Keys(_ context.Context, start, end []byte, rev int64, limit int) ([]*command.KeyValue, bool, error) {
+	if end == nil {
+		end = []byte{0}
+	}
+	res, _, err := q.f.sm.Range(&command.RangeRequest{Key: start, End: end, Revision: rev, Limit: int64(limit), KeysOnly: true})
+	if err != nil {
+		return nil, false, compactedErr(err)
+	}
+	return res.KVs, res.More, nil
+}
+
+func (q fakeQueryStore) Commit(ctx context.Context, t *command.TxnRequest) (*command.Result, error) {
+	return q.f.Txn(ctx, t)
+}
+
+func compactedErr(err error) error {
+	if errors.Is(err, statemachine.ErrCompacted) {
+		return fmt.Errorf("%w: %w: %w", query.ErrCompacted, service.ErrCompacted, err)
+	}
+	return err
+}
