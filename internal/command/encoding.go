@@ -22,7 +22,8 @@ import (
 //	  txn        = n:uvarint compare*n  n:uvarint op*n  n:uvarint op*n tag 3
 //	  compact    = revision:varint                                      tag 4
 //	  mutate     = op:byte key dest value int:varint float:8 bytes (IEEE 754 bits, big endian)
-//	               flags:byte(1=nx 2=xx 4=prev_value)                   tag 5
+//	               flags:byte(1=nx 2=xx 4=prev_value 8=keep_ttl)        tag 5
+//	  lease ops, expire, lock, fence: see lease_encoding.go              tags 7..12
 //	  (none)     =                                                      tag 0
 //	compare      = key target:byte result:byte value int:varint
 //	op           = tag:byte (put | delete | range | mutate | none)
@@ -72,6 +73,7 @@ const (
 	flagNX        byte = 1 << 0
 	flagXX        byte = 1 << 1
 	flagPrevValue byte = 1 << 2
+	flagKeepTTL   byte = 1 << 3
 
 	flagWritten byte = 1 << 0
 	flagExisted byte = 1 << 1
@@ -103,6 +105,11 @@ func EncodeRequest(dst []byte, r *Request) []byte {
 		dst = binary.AppendUvarint(dst, r.ID)
 		dst = appendMutate(dst, r.Mutate)
 	default:
+		if tag, ok := leaseRequestTag(r); ok {
+			dst = append(dst, tag)
+			dst = binary.AppendUvarint(dst, r.ID)
+			return appendLeaseRequest(dst, r)
+		}
 		dst = append(dst, tagNone)
 		dst = binary.AppendUvarint(dst, r.ID)
 	}
@@ -174,6 +181,9 @@ func appendMutate(dst []byte, m *MutateRequest) []byte {
 	if m.PrevValue {
 		flags |= flagPrevValue
 	}
+	if m.KeepTTL {
+		flags |= flagKeepTTL
+	}
 	return append(dst, flags)
 }
 
@@ -223,6 +233,9 @@ func appendTxnOps(dst []byte, ops []TxnOp) []byte {
 		case op.Mutate != nil:
 			dst = append(dst, tagMutate)
 			dst = appendMutate(dst, op.Mutate)
+		case op.Expire != nil:
+			dst = append(dst, tagExpire)
+			dst = appendExpire(dst, op.Expire)
 		default:
 			dst = append(dst, tagNone)
 		}
@@ -244,6 +257,8 @@ func EncodeResult(dst []byte, r *Result) []byte {
 		tag = tagTxn
 	case r.Mutate != nil:
 		tag = tagMutate
+	default:
+		tag = leaseResultTag(r)
 	}
 	dst = append(dst, tag)
 	dst = binary.AppendUvarint(dst, r.ID)
@@ -263,6 +278,8 @@ func EncodeResult(dst []byte, r *Result) []byte {
 		}
 	case tagMutate:
 		dst = appendMutateResult(dst, r.Mutate)
+	default:
+		dst = appendLeaseResult(dst, tag, r)
 	}
 	return dst
 }
@@ -319,6 +336,9 @@ func appendTxnOpResult(dst []byte, r *TxnOpResult) []byte {
 	case r.Mutate != nil:
 		dst = append(dst, tagMutate)
 		return appendMutateResult(dst, r.Mutate)
+	case r.Expire != nil:
+		dst = append(dst, tagExpire)
+		return appendExpireResult(dst, r.Expire)
 	default:
 		return append(dst, tagNone)
 	}
@@ -502,6 +522,10 @@ func DecodeRequest(b []byte) (*Request, error) {
 	case tagNone:
 		r = &Request{}
 		r.ID = d.uvarint("id")
+	case tagLeaseGrant, tagLeaseRevoke, tagLeaseKeepAlive, tagExpire, tagLock, tagFence:
+		r = &Request{}
+		r.ID = d.uvarint("id")
+		d.leaseRequest(tag, r)
 	default:
 		return nil, fmt.Errorf("command: unknown request tag %d: %w", tag, ErrCorrupt)
 	}
@@ -544,10 +568,11 @@ func (d *decoder) mutate(m *MutateRequest) {
 	m.Value = d.bytes("mutate value")
 	m.Int = d.varint("mutate int")
 	m.Float = math.Float64frombits(d.uint64("mutate float"))
-	f := d.flags("mutate flags", flagNX|flagXX|flagPrevValue)
+	f := d.flags("mutate flags", flagNX|flagXX|flagPrevValue|flagKeepTTL)
 	m.NX = f&flagNX != 0
 	m.XX = f&flagXX != 0
 	m.PrevValue = f&flagPrevValue != 0
+	m.KeepTTL = f&flagKeepTTL != 0
 }
 
 func (d *decoder) mutateResult() *MutateResult {
@@ -623,6 +648,9 @@ func (d *decoder) txnOps() []TxnOp {
 		case tagMutate:
 			ops[i].Mutate = &MutateRequest{}
 			d.mutate(ops[i].Mutate)
+		case tagExpire:
+			ops[i].Expire = &ExpireRequest{}
+			d.expire(ops[i].Expire)
 		case tagNone:
 		default:
 			d.fail(fmt.Sprintf("unknown txn op tag %d", tag))
@@ -666,6 +694,8 @@ func DecodeResult(b []byte) (*Result, error) {
 		r.Txn = t
 	case tagMutate:
 		r.Mutate = d.mutateResult()
+	case tagLeaseResult, tagExpire, tagLock:
+		d.leaseResult(tag, r)
 	case tagNone:
 	default:
 		return nil, fmt.Errorf("command: unknown result tag %d: %w", tag, ErrCorrupt)
@@ -729,6 +759,8 @@ func (d *decoder) txnOpResult(r *TxnOpResult) {
 		r.Range = &RangeResult{KVs: d.kvs(), More: d.bool("range more"), Count: d.varint("range count")}
 	case tagMutate:
 		r.Mutate = d.mutateResult()
+	case tagExpire:
+		r.Expire = d.expireResult()
 	case tagNone:
 	default:
 		d.fail(fmt.Sprintf("unknown txn result tag %d", tag))

@@ -36,6 +36,14 @@ type Request struct {
 	Txn     *TxnRequest
 	Compact *CompactRequest
 	Mutate  *MutateRequest
+
+	// Leases, expiry and locks (lease.go).
+	LeaseGrant     *LeaseGrantRequest
+	LeaseRevoke    *LeaseRevokeRequest
+	LeaseKeepAlive *LeaseKeepAliveRequest
+	Expire         *ExpireRequest
+	Lock           *LockRequest
+	Fence          *FenceRequest
 }
 
 // PutRequest writes Value at Key.
@@ -101,6 +109,7 @@ type TxnOp struct {
 	Delete *DeleteRequest
 	Range  *RangeRequest
 	Mutate *MutateRequest
+	Expire *ExpireRequest
 }
 
 // TxnRequest applies Success if every compare holds, else Failure. The whole
@@ -131,6 +140,9 @@ type Result struct {
 	Delete *DeleteResult
 	Txn    *TxnResult
 	Mutate *MutateResult
+	Lease  *LeaseResult
+	Expire *ExpireResult
+	Lock   *LockResult
 }
 
 // Error codes carried in Result.Err (the state machine is deterministic, so
@@ -184,6 +196,7 @@ type TxnOpResult struct {
 	Delete *DeleteResult
 	Range  *RangeResult
 	Mutate *MutateResult
+	Expire *ExpireResult
 }
 
 // MutateOp is the read-modify-write operation of a MutateRequest.
@@ -241,6 +254,7 @@ type MutateRequest struct {
 	NX        bool    // MutateSet: only if Key is absent; MutateRename: only if Dest is absent
 	XX        bool    // MutateSet: only if Key exists
 	PrevValue bool    // MutateSet, MutateDelete: return the previous value
+	KeepTTL   bool    // MutateSet: keep the key's expiry (SET KEEPTTL); else SET clears it
 }
 
 // MutateResult is the outcome of one MutateRequest.
