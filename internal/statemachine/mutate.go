@@ -65,7 +65,7 @@ func (a *applier) mutate(m *command.MutateRequest, rev int64) (*command.MutateRe
 	}
 	res := &command.MutateResult{Existed: found}
 	old := a.got.value // valid until the next getLatest
-	lease := a.got.lease
+	lease, exp := a.got.lease, a.got.expire
 	if m.PrevValue && found && len(old) > 0 {
 		res.Prev = bytes.Clone(old)
 	}
@@ -74,12 +74,18 @@ func (a *applier) mutate(m *command.MutateRequest, rev int64) (*command.MutateRe
 		if (m.NX && found) || (m.XX && !found) {
 			return res, nil
 		}
-		// SET replaces the key, lease included, as Redis's SET drops a TTL.
-		return res, a.mutateWrite(res, m.Key, m.Value, 0, rev)
+		// SET replaces the key, lease and expiry included, as Redis's SET
+		// drops a TTL (unless KEEPTTL).
+		if !m.KeepTTL || !found {
+			exp = 0
+		}
+		return res, a.mutateWrite(res, m.Key, m.Value, 0, exp, rev)
 
 	case command.MutateDelete:
 		if found {
-			a.deleteKey(m.Key, rev)
+			if err := a.deleteKey(m.Key, rev); err != nil {
+				return nil, err
+			}
 			res.Written, res.Int = true, 1
 		}
 		return res, nil
@@ -100,7 +106,7 @@ func (a *applier) mutate(m *command.MutateRequest, rev int64) (*command.MutateRe
 		}
 		res.Int = cur + m.Int
 		a.mutBuf = strconv.AppendInt(a.mutBuf[:0], res.Int, 10)
-		return res, a.mutateWrite(res, m.Key, a.mutBuf, lease, rev)
+		return res, a.mutateWrite(res, m.Key, a.mutBuf, lease, exp, rev)
 
 	case command.MutateIncrByFloat:
 		var cur float64
@@ -118,7 +124,7 @@ func (a *applier) mutate(m *command.MutateRequest, rev int64) (*command.MutateRe
 		}
 		a.mutBuf = strconv.AppendFloat(a.mutBuf[:0], sum, 'f', -1, 64)
 		res.Value = bytes.Clone(a.mutBuf)
-		return res, a.mutateWrite(res, m.Key, a.mutBuf, lease, rev)
+		return res, a.mutateWrite(res, m.Key, a.mutBuf, lease, exp, rev)
 
 	case command.MutateAppend:
 		n := int64(len(old)) + int64(len(m.Value))
@@ -128,7 +134,7 @@ func (a *applier) mutate(m *command.MutateRequest, rev int64) (*command.MutateRe
 		}
 		res.Int = n
 		a.mutBuf = append(append(a.mutBuf[:0], old...), m.Value...)
-		return res, a.mutateWrite(res, m.Key, a.mutBuf, lease, rev)
+		return res, a.mutateWrite(res, m.Key, a.mutBuf, lease, exp, rev)
 
 	case command.MutateSetRange:
 		if len(m.Value) == 0 {
@@ -146,7 +152,7 @@ func (a *applier) mutate(m *command.MutateRequest, rev int64) (*command.MutateRe
 		}
 		copy(a.mutBuf[m.Int:], m.Value)
 		res.Int = int64(len(a.mutBuf))
-		return res, a.mutateWrite(res, m.Key, a.mutBuf, lease, rev)
+		return res, a.mutateWrite(res, m.Key, a.mutBuf, lease, exp, rev)
 
 	case command.MutateRename:
 		if !found {
@@ -165,18 +171,20 @@ func (a *applier) mutate(m *command.MutateRequest, rev int64) (*command.MutateRe
 		if m.NX && destFound {
 			return res, nil
 		}
-		a.deleteKey(m.Key, rev)
-		// The destination takes the source's value and lease, as Redis's
-		// RENAME moves the TTL with the value.
-		return res, a.mutateWrite(res, m.Dest, a.mutBuf, lease, rev)
+		if err := a.deleteKey(m.Key, rev); err != nil {
+			return nil, err
+		}
+		// The destination takes the source's value, lease and expiry, as
+		// Redis's RENAME moves the TTL with the value.
+		return res, a.mutateWrite(res, m.Dest, a.mutBuf, lease, exp, rev)
 	}
 	return res, nil
 }
 
 // mutateWrite puts value at key at rev and marks res written. value must
 // not alias a.gotVal (put reads the key again).
-func (a *applier) mutateWrite(res *command.MutateResult, key, value []byte, lease, rev int64) error {
-	if _, err := a.put(&command.PutRequest{Key: key, Value: value, Lease: lease}, rev); err != nil {
+func (a *applier) mutateWrite(res *command.MutateResult, key, value []byte, lease, exp, rev int64) error {
+	if _, err := a.putExp(&command.PutRequest{Key: key, Value: value, Lease: lease}, exp, rev); err != nil {
 		return err
 	}
 	res.Written = true
