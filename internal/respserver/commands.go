@@ -83,6 +83,8 @@ func init() {
 	register(stringCommands()...)
 	register(keyCommands()...)
 	register(txnCommands()...)
+	register(ttlCommands()...)
+	register(lockCommands()...)
 }
 
 // Helpers for building ops.

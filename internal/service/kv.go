@@ -63,6 +63,9 @@ func (s *Service) Range(ctx context.Context, r *command.RangeRequest, o ReadOpti
 	if err != nil {
 		return nil, 0, translateRead(err)
 	}
+	if r.Revision == 0 {
+		hideExpiredRange(res, nowMillis())
+	}
 	return res, rev, nil
 }
 
@@ -201,6 +204,8 @@ func validateTxnOp(op command.TxnOp) (int, error) {
 	case op.Mutate != nil:
 		m := op.Mutate
 		return len(m.Key) + len(m.Dest) + len(m.Value), validateMutate(m)
+	case op.Expire != nil:
+		return len(op.Expire.Key), validateExpire(op.Expire)
 	}
 	return 0, fmt.Errorf("%w: empty txn op", ErrInvalid)
 }
