@@ -209,6 +209,17 @@ func (s *Service) LockHolder(ctx context.Context, name []byte) (token, lease int
 	return s.sm.LockHolder(name)
 }
 
+// LockWaiters returns the waiters of lock name in FIFO order, the holder
+// first (linearizable).
+func (s *Service) LockWaiters(ctx context.Context, name []byte) ([]command.LockGrant, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	if err := s.readBarrier(ctx, ReadOptions{}); err != nil {
+		return nil, err
+	}
+	return s.sm.LockWaiters(name)
+}
+
 // Fence applies ops as one txn if token is the current holder's token of
 // lock name; otherwise ErrFenced and nothing is written.
 func (s *Service) Fence(ctx context.Context, f *command.FenceRequest) (*command.Result, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cairndb/cairn/internal/command"
 	"github.com/cairndb/cairn/internal/storage"
 )
 
@@ -100,3 +101,24 @@ func (sm *StateMachine) LockHolder(name []byte) (token, lease int64, ok bool, er
 }
 
 func isNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }
+
+// LockWaiters returns the waiters of lock name in FIFO order; the first
+// holds the lock.
+func (sm *StateMachine) LockWaiters(name []byte) ([]command.LockGrant, error) {
+	prefix := sm.lockPrefix(nil, name)
+	it := sm.db.NewIter(prefix, prefixEnd(prefix))
+	var out []command.LockGrant
+	for valid := it.First(); valid; valid = it.Next() {
+		k := it.Key()[len(prefix):]
+		lease, n := binary.Varint(it.Value())
+		if len(k) != 8 || n <= 0 {
+			it.Close()
+			return nil, fmt.Errorf("statemachine: lock %q queue record: %w", name, ErrCorrupt)
+		}
+		out = append(out, command.LockGrant{Name: bytes.Clone(name), Token: int64(binary.BigEndian.Uint64(k)), Lease: lease})
+	}
+	if err := it.Close(); err != nil {
+		return nil, fmt.Errorf("statemachine: lock %q: %w", name, err)
+	}
+	return out, nil
+}
