@@ -58,6 +58,10 @@ var serviceErrors = []struct {
 	{service.ErrMemberNotFound, http.StatusNotFound, "member_not_found"},
 	{service.ErrMemberExists, http.StatusConflict, "member_exists"},
 	{service.ErrNotLearner, http.StatusBadRequest, "not_learner"},
+	{service.ErrLeaseNotFound, http.StatusNotFound, "lease_not_found"},
+	{service.ErrLeaseExists, http.StatusConflict, "lease_exists"},
+	{service.ErrFenced, http.StatusConflict, "fenced"},
+	{service.ErrLockBusy, http.StatusConflict, "lock_busy"},
 	{context.DeadlineExceeded, http.StatusGatewayTimeout, "timeout"},
 	{context.Canceled, http.StatusServiceUnavailable, "canceled"},
 }

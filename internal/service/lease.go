@@ -153,8 +153,10 @@ func (s *Service) Expire(ctx context.Context, e *command.ExpireRequest) (*comman
 // once it holds the lock. With wait false it gives up at once (ErrLockBusy)
 // if another session holds the lock; with wait true it waits, in FIFO
 // order, until ctx is done (then ErrLockBusy). A waiter that gives up is
-// removed from the queue.
-func (s *Service) Lock(ctx context.Context, name []byte, lease int64, wait bool) (int64, error) {
+// removed from the queue, unless keepQueued: then it keeps its place, the
+// token is returned with ErrLockBusy, and calling Lock again with the same
+// lease resumes the wait (clients that wait longer than one request).
+func (s *Service) Lock(ctx context.Context, name []byte, lease int64, wait, keepQueued bool) (int64, error) {
 	if len(name) == 0 || len(name) > MaxKeySize {
 		return 0, fmt.Errorf("%w: lock name of %d bytes", ErrInvalid, len(name))
 	}
@@ -178,6 +180,9 @@ func (s *Service) Lock(ctx context.Context, name []byte, lease int64, wait bool)
 		case <-ctx.Done():
 		case <-s.stopc:
 		}
+	}
+	if keepQueued {
+		return token, fmt.Errorf("%w: %q", ErrLockBusy, name)
 	}
 	// Give up: leave the queue (we may have become the holder meanwhile).
 	rctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
