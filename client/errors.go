@@ -48,6 +48,10 @@ var (
 	ErrMemberNotFound  = errors.New("cairn: member not found")
 	ErrMemberExists    = errors.New("cairn: member already exists")
 	ErrNotLearner      = errors.New("cairn: member is not a learner")
+	ErrLeaseNotFound   = errors.New("cairn: lease not found")
+	ErrLeaseExists     = errors.New("cairn: lease already exists")
+	ErrFenced          = errors.New("cairn: fencing token is not the lock holder's")
+	ErrLockBusy        = errors.New("cairn: lock is held by another session")
 )
 
 // ErrUnknownOutcome is wrapped by the error of a write that may or may not
@@ -72,6 +76,10 @@ var codeErrors = map[string]error{
 	"member_not_found":  ErrMemberNotFound,
 	"member_exists":     ErrMemberExists,
 	"not_learner":       ErrNotLearner,
+	"lease_not_found":   ErrLeaseNotFound,
+	"lease_exists":      ErrLeaseExists,
+	"fenced":            ErrFenced,
+	"lock_busy":         ErrLockBusy,
 }
 
 // unknownOutcome wraps err so that errors.Is(err, ErrUnknownOutcome) holds

@@ -21,7 +21,7 @@ type LeaseService interface {
 	LeaseRevoke(ctx context.Context, id int64) (*command.Result, error)
 	LeaseTimeToLive(ctx context.Context, id int64, keys bool) (service.LeaseStatus, error)
 	Leases(ctx context.Context) ([]statemachine.LeaseInfo, error)
-	Lock(ctx context.Context, name []byte, lease int64, wait, keepQueued bool) (int64, error)
+	Lock(ctx context.Context, name []byte, lease int64, wait time.Duration, keepQueued bool) (int64, error)
 	Unlock(ctx context.Context, name []byte, token int64) error
 	LockWaiters(ctx context.Context, name []byte) ([]command.LockGrant, error)
 	Fence(ctx context.Context, f *command.FenceRequest) (*command.Result, error)
@@ -192,9 +192,7 @@ func (a *api) lockAcquire(r *http.Request) (response, error) {
 		lease, granted = st.ID, true
 	}
 	// The wait is bounded by the request timeout too.
-	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(b.WaitMillis)*time.Millisecond)
-	defer cancel()
-	token, err := ls.Lock(ctx, name, lease, b.WaitMillis > 0, b.KeepQueued)
+	token, err := ls.Lock(r.Context(), name, lease, time.Duration(b.WaitMillis)*time.Millisecond, b.KeepQueued)
 	if err != nil && b.KeepQueued && token > 0 && errors.Is(err, service.ErrLockBusy) {
 		f := false
 		return response{body: leaseJSON{Name: b.Name, Token: token, Lease: lease, Held: &f, Encoding: c.String()}}, nil

@@ -16,7 +16,7 @@ type LeaseService interface {
 	LeaseGrant(ctx context.Context, id int64, ttl time.Duration) (service.LeaseStatus, error)
 	LeaseKeepAlive(ctx context.Context, id int64) (time.Duration, error)
 	LeaseRevoke(ctx context.Context, id int64) (*command.Result, error)
-	Lock(ctx context.Context, name []byte, lease int64, wait, keepQueued bool) (int64, error)
+	Lock(ctx context.Context, name []byte, lease int64, wait time.Duration, keepQueued bool) (int64, error)
 	Unlock(ctx context.Context, name []byte, token int64) error
 	Fence(ctx context.Context, f *command.FenceRequest) (*command.Result, error)
 }
@@ -94,9 +94,7 @@ func runLock(c *conn, args [][]byte) {
 		}
 		lease, granted = st.ID, true
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, time.Duration(wait)*time.Millisecond)
-	token, err := ls.Lock(ctx, args[1], lease, wait > 0, false)
-	cancel()
+	token, err := ls.Lock(c.ctx, args[1], lease, time.Duration(wait)*time.Millisecond, false)
 	if err != nil {
 		if granted {
 			_, _ = ls.LeaseRevoke(c.ctx, lease)

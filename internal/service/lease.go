@@ -150,13 +150,13 @@ func (s *Service) Expire(ctx context.Context, e *command.ExpireRequest) (*comman
 }
 
 // Lock queues lease as a waiter of lock name and returns its fencing token
-// once it holds the lock. With wait false it gives up at once (ErrLockBusy)
-// if another session holds the lock; with wait true it waits, in FIFO
-// order, until ctx is done (then ErrLockBusy). A waiter that gives up is
+// once it holds the lock. With wait 0 it gives up at once (ErrLockBusy) if
+// another session holds the lock; else it waits, in FIFO order, up to wait
+// (bounded by ctx; then ErrLockBusy). A waiter that gives up is
 // removed from the queue, unless keepQueued: then it keeps its place, the
 // token is returned with ErrLockBusy, and calling Lock again with the same
 // lease resumes the wait (clients that wait longer than one request).
-func (s *Service) Lock(ctx context.Context, name []byte, lease int64, wait, keepQueued bool) (int64, error) {
+func (s *Service) Lock(ctx context.Context, name []byte, lease int64, wait time.Duration, keepQueued bool) (int64, error) {
 	if len(name) == 0 || len(name) > MaxKeySize {
 		return 0, fmt.Errorf("%w: lock name of %d bytes", ErrInvalid, len(name))
 	}
@@ -168,15 +168,18 @@ func (s *Service) Lock(ctx context.Context, name []byte, lease int64, wait, keep
 	if r.Lock.Held {
 		return token, nil
 	}
-	if wait {
+	if wait > 0 {
 		ch := s.locks.register(name, token)
 		defer s.locks.cancel(name, token)
 		if head, _, ok, err := s.sm.LockHolder(name); err == nil && ok && head == token {
 			return token, nil
 		}
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
 		select {
 		case <-ch:
 			return token, nil
+		case <-timer.C:
 		case <-ctx.Done():
 		case <-s.stopc:
 		}

@@ -130,7 +130,7 @@ func TestLocksFIFOAndFencing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok0, err := nodes[0].Server.Service().Lock(ctx, name, first.ID, false, false)
+	tok0, err := nodes[0].Server.Service().Lock(ctx, name, first.ID, 0, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestLocksFIFOAndFencing(t *testing.T) {
 		go func() {
 			lctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 			defer cancel()
-			tok, err := svc.Lock(lctx, name, st.ID, true, false)
+			tok, err := svc.Lock(lctx, name, st.ID, time.Minute, false)
 			if err != nil {
 				t.Error(err)
 				got <- holder{i, 0}
@@ -161,7 +161,7 @@ func TestLocksFIFOAndFencing(t *testing.T) {
 		})
 	}
 	try, _ := nodes[1].Server.Service().LeaseGrant(ctx, 0, 10*time.Second)
-	if _, err := nodes[1].Server.Service().Lock(ctx, name, try.ID, false, false); !errors.Is(err, service.ErrLockBusy) {
+	if _, err := nodes[1].Server.Service().Lock(ctx, name, try.ID, 0, false); !errors.Is(err, service.ErrLockBusy) {
 		t.Fatalf("try-lock on a held lock: %v", err)
 	}
 	prev := tok0
