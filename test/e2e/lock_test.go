@@ -57,8 +57,8 @@ func startCluster(t *testing.T) ([]*proc, string) {
 
 // locker is a `cairn lock` process in hold mode, driven over stdin.
 type locker struct {
-	cmd   *exec.Cmd
-	in    io.WriteCloser
+	cmd    *exec.Cmd
+	in     io.WriteCloser
 	lines  chan string
 	token  int64
 	stderr *strings.Builder
