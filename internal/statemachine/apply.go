@@ -186,11 +186,13 @@ func (a *applier) applyPut(res *command.Result, p *command.PutRequest) error {
 		res.Err = command.ErrCodeInvalid
 		return nil
 	}
-	if ok, err := a.checkLeases([]command.TxnOp{{Put: p}}); err != nil || !ok {
-		if !ok {
-			res.Err = command.ErrCodeLeaseNotFound
+	if p.Lease != 0 {
+		if _, found, err := a.leaseTTL(p.Lease); err != nil || !found {
+			if err == nil {
+				res.Err = command.ErrCodeLeaseNotFound
+			}
+			return err
 		}
-		return err
 	}
 	pr, err := a.put(p, a.rev+1)
 	if err != nil {
