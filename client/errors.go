@@ -52,9 +52,13 @@ var (
 	ErrNotLearner      = errors.New("cairn: member is not a learner")
 	// ErrScript is a Starlark script's own error: syntax, runtime, limits,
 	// a write in a read-only query (Error.Code tells which).
-	ErrScript       = errors.New("cairn: script error")
-	ErrConflict     = errors.New("cairn: transaction conflict")
-	ErrNotAvailable = errors.New("cairn: not available")
+	ErrScript        = errors.New("cairn: script error")
+	ErrConflict      = errors.New("cairn: transaction conflict")
+	ErrNotAvailable  = errors.New("cairn: not available")
+	ErrLeaseNotFound = errors.New("cairn: lease not found")
+	ErrLeaseExists   = errors.New("cairn: lease already exists")
+	ErrFenced        = errors.New("cairn: fencing token is not the lock holder's")
+	ErrLockBusy      = errors.New("cairn: lock is held by another session")
 )
 
 // ErrUnknownOutcome is wrapped by the error of a write that may or may not
@@ -88,6 +92,10 @@ var codeErrors = map[string]error{
 	"read_only":         ErrScript,
 	"conflict":          ErrConflict,
 	"not_available":     ErrNotAvailable,
+	"lease_not_found":   ErrLeaseNotFound,
+	"lease_exists":      ErrLeaseExists,
+	"fenced":            ErrFenced,
+	"lock_busy":         ErrLockBusy,
 }
 
 // unknownOutcome wraps err so that errors.Is(err, ErrUnknownOutcome) holds

@@ -109,6 +109,7 @@ cluster over its HTTP API (--endpoints, or $CAIRN_ENDPOINTS) and runs a node
 		e.newDocCmd(),
 		e.newQueryCmd(),
 		e.newShellCmd(),
+		e.newLockCmd(),
 		e.newClusterCmd(),
 		e.newVersionCmd(),
 		e.newBenchCmd(),

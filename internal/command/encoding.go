@@ -22,9 +22,10 @@ import (
 //	  txn        = n:uvarint compare*n  n:uvarint op*n  n:uvarint op*n tag 3
 //	  compact    = revision:varint                                      tag 4
 //	  mutate     = op:byte key dest value int:varint float:8 bytes (IEEE 754 bits, big endian)
-//	               flags:byte(1=nx 2=xx 4=prev_value)                   tag 5
+//	               flags:byte(1=nx 2=xx 4=prev_value 8=keep_ttl)        tag 5
 //	  doc        = op:byte key path n:uvarint value*n index:varint stop:varint
 //	               flags:byte(1=nx 2=xx)                                tag 6
+//	  lease ops, expire, lock, fence: see lease_encoding.go              tags 7..12
 //	  (none)     =                                                      tag 0
 //	compare      = key target:byte result:byte value int:varint
 //	op           = tag:byte (put | delete | range | mutate | doc | none)
@@ -81,6 +82,7 @@ const (
 	flagNX        byte = 1 << 0
 	flagXX        byte = 1 << 1
 	flagPrevValue byte = 1 << 2
+	flagKeepTTL   byte = 1 << 3
 
 	flagWritten byte = 1 << 0
 	flagExisted byte = 1 << 1
@@ -116,6 +118,11 @@ func EncodeRequest(dst []byte, r *Request) []byte {
 		dst = binary.AppendUvarint(dst, r.ID)
 		dst = appendDoc(dst, r.Doc)
 	default:
+		if tag, ok := leaseRequestTag(r); ok {
+			dst = append(dst, tag)
+			dst = binary.AppendUvarint(dst, r.ID)
+			return appendLeaseRequest(dst, r)
+		}
 		dst = append(dst, tagNone)
 		dst = binary.AppendUvarint(dst, r.ID)
 	}
@@ -194,6 +201,9 @@ func appendMutate(dst []byte, m *MutateRequest) []byte {
 	if m.PrevValue {
 		flags |= flagPrevValue
 	}
+	if m.KeepTTL {
+		flags |= flagKeepTTL
+	}
 	return append(dst, flags)
 }
 
@@ -246,6 +256,9 @@ func appendTxnOps(dst []byte, ops []TxnOp) []byte {
 		case op.Doc != nil:
 			dst = append(dst, tagDoc)
 			dst = appendDoc(dst, op.Doc)
+		case op.Expire != nil:
+			dst = append(dst, tagExpire)
+			dst = appendExpire(dst, op.Expire)
 		default:
 			dst = append(dst, tagNone)
 		}
@@ -269,6 +282,8 @@ func EncodeResult(dst []byte, r *Result) []byte {
 		tag = tagMutate
 	case r.Doc != nil:
 		tag = tagDoc
+	default:
+		tag = leaseResultTag(r)
 	}
 	dst = append(dst, tag)
 	dst = binary.AppendUvarint(dst, r.ID)
@@ -290,6 +305,8 @@ func EncodeResult(dst []byte, r *Result) []byte {
 		dst = appendMutateResult(dst, r.Mutate)
 	case tagDoc:
 		dst = appendDocResult(dst, r.Doc)
+	default:
+		dst = appendLeaseResult(dst, tag, r)
 	}
 	return dst
 }
@@ -349,6 +366,9 @@ func appendTxnOpResult(dst []byte, r *TxnOpResult) []byte {
 	case r.Doc != nil:
 		dst = append(dst, tagDoc)
 		return appendDocResult(dst, r.Doc)
+	case r.Expire != nil:
+		dst = append(dst, tagExpire)
+		return appendExpireResult(dst, r.Expire)
 	default:
 		return append(dst, tagNone)
 	}
@@ -541,6 +561,10 @@ func DecodeRequest(b []byte) (*Request, error) {
 	case tagNone:
 		r = &Request{}
 		r.ID = d.uvarint("id")
+	case tagLeaseGrant, tagLeaseRevoke, tagLeaseKeepAlive, tagExpire, tagLock, tagFence:
+		r = &Request{}
+		r.ID = d.uvarint("id")
+		d.leaseRequest(tag, r)
 	default:
 		return nil, fmt.Errorf("command: unknown request tag %d: %w", tag, ErrCorrupt)
 	}
@@ -590,10 +614,11 @@ func (d *decoder) mutate(m *MutateRequest) {
 	m.Value = d.bytes("mutate value")
 	m.Int = d.varint("mutate int")
 	m.Float = math.Float64frombits(d.uint64("mutate float"))
-	f := d.flags("mutate flags", flagNX|flagXX|flagPrevValue)
+	f := d.flags("mutate flags", flagNX|flagXX|flagPrevValue|flagKeepTTL)
 	m.NX = f&flagNX != 0
 	m.XX = f&flagXX != 0
 	m.PrevValue = f&flagPrevValue != 0
+	m.KeepTTL = f&flagKeepTTL != 0
 }
 
 func (d *decoder) mutateResult() *MutateResult {
@@ -672,6 +697,9 @@ func (d *decoder) txnOps() []TxnOp {
 		case tagDoc:
 			ops[i].Doc = &DocRequest{}
 			d.doc(ops[i].Doc)
+		case tagExpire:
+			ops[i].Expire = &ExpireRequest{}
+			d.expire(ops[i].Expire)
 		case tagNone:
 		default:
 			d.fail(fmt.Sprintf("unknown txn op tag %d", tag))
@@ -717,6 +745,8 @@ func DecodeResult(b []byte) (*Result, error) {
 		r.Mutate = d.mutateResult()
 	case tagDoc:
 		r.Doc = d.docResult()
+	case tagLeaseResult, tagExpire, tagLock:
+		d.leaseResult(tag, r)
 	case tagNone:
 	default:
 		return nil, fmt.Errorf("command: unknown result tag %d: %w", tag, ErrCorrupt)
@@ -782,6 +812,8 @@ func (d *decoder) txnOpResult(r *TxnOpResult) {
 		r.Mutate = d.mutateResult()
 	case tagDoc:
 		r.Doc = d.docResult()
+	case tagExpire:
+		r.Expire = d.expireResult()
 	case tagNone:
 	default:
 		d.fail(fmt.Sprintf("unknown txn result tag %d", tag))

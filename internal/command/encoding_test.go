@@ -3,13 +3,14 @@ package command
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"math"
 	"reflect"
 	"testing"
 )
 
 func requestCases() map[string]*Request {
-	return map[string]*Request{
+	m := map[string]*Request{
 		"empty":   {ID: 7},
 		"put":     {ID: 1, Put: &PutRequest{Key: []byte("k"), Value: []byte("v")}},
 		"put-all": {ID: 1<<63 | 5, Put: &PutRequest{Key: []byte("k\x00\xff"), Value: []byte("v"), PrevKV: true, Lease: -3}},
@@ -67,6 +68,8 @@ func requestCases() map[string]*Request {
 			},
 		}},
 	}
+	maps.Copy(m, leaseRequestCases())
+	return m
 }
 
 func resultCases() map[string]*Result {
@@ -80,7 +83,7 @@ func resultCases() map[string]*Result {
 		}
 		return kv
 	}
-	return map[string]*Result{
+	m := map[string]*Result{
 		"empty":        {ID: 1, Revision: 5},
 		"error":        {ID: 2, Revision: 5, Err: ErrCodeCompacted},
 		"put":          {ID: 3, Revision: 6, Put: &PutResult{}},
@@ -113,6 +116,8 @@ func resultCases() map[string]*Result {
 			{},
 		}}},
 	}
+	maps.Copy(m, leaseResultCases())
+	return m
 }
 
 func TestRequestRoundTrip(t *testing.T) {
@@ -201,7 +206,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"unknown txn op tag", []byte{1, tagTxn, 1, 0, 1, 7, 0}},
 		{"mutate op 0", []byte{1, tagMutate, 1, 0, 1, 'k', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
 		{"unknown mutate op", []byte{1, tagMutate, 1, byte(maxMutateOp) + 1, 1, 'k', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
-		{"unknown mutate flag", []byte{1, tagMutate, 1, byte(MutateSet), 1, 'k', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8}},
+		{"unknown mutate flag", []byte{1, tagMutate, 1, byte(MutateSet), 1, 'k', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16}},
 		{"doc op 0", []byte{1, tagDoc, 1, 0, 1, 'k', 0, 0, 0, 0, 0}},
 		{"unknown doc op", []byte{1, tagDoc, 1, byte(maxDocOp) + 1, 1, 'k', 0, 0, 0, 0, 0}},
 		{"unknown doc flag", []byte{1, tagDoc, 1, byte(DocSet), 1, 'k', 0, 0, 0, 0, 4}},

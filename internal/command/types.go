@@ -37,6 +37,14 @@ type Request struct {
 	Compact *CompactRequest
 	Mutate  *MutateRequest
 	Doc     *DocRequest
+
+	// Leases, expiry and locks (lease.go).
+	LeaseGrant     *LeaseGrantRequest
+	LeaseRevoke    *LeaseRevokeRequest
+	LeaseKeepAlive *LeaseKeepAliveRequest
+	Expire         *ExpireRequest
+	Lock           *LockRequest
+	Fence          *FenceRequest
 }
 
 // PutRequest writes Value at Key.
@@ -104,6 +112,7 @@ type TxnOp struct {
 	Range  *RangeRequest
 	Mutate *MutateRequest
 	Doc    *DocRequest
+	Expire *ExpireRequest
 }
 
 // TxnRequest applies Success if every compare holds, else Failure. The whole
@@ -135,6 +144,9 @@ type Result struct {
 	Txn    *TxnResult
 	Mutate *MutateResult
 	Doc    *DocResult
+	Lease  *LeaseResult
+	Expire *ExpireResult
+	Lock   *LockResult
 }
 
 // Error codes carried in Result.Err (the state machine is deterministic, so
@@ -189,6 +201,7 @@ type TxnOpResult struct {
 	Range  *RangeResult
 	Mutate *MutateResult
 	Doc    *DocResult
+	Expire *ExpireResult
 }
 
 // MutateOp is the read-modify-write operation of a MutateRequest.
@@ -246,6 +259,7 @@ type MutateRequest struct {
 	NX        bool    // MutateSet: only if Key is absent; MutateRename: only if Dest is absent
 	XX        bool    // MutateSet: only if Key exists
 	PrevValue bool    // MutateSet, MutateDelete: return the previous value
+	KeepTTL   bool    // MutateSet: keep the key's expiry (SET KEEPTTL); else SET clears it
 }
 
 // MutateResult is the outcome of one MutateRequest.

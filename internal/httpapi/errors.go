@@ -62,6 +62,10 @@ var serviceErrors = []struct {
 	{service.ErrNotLearner, http.StatusBadRequest, "not_learner"},
 	{service.ErrWrongType, http.StatusConflict, "wrong_type"},
 	{service.ErrDocument, http.StatusBadRequest, "document"},
+	{service.ErrLeaseNotFound, http.StatusNotFound, "lease_not_found"},
+	{service.ErrLeaseExists, http.StatusConflict, "lease_exists"},
+	{service.ErrFenced, http.StatusConflict, "fenced"},
+	{service.ErrLockBusy, http.StatusConflict, "lock_busy"},
 	{context.DeadlineExceeded, http.StatusGatewayTimeout, "timeout"},
 	{context.Canceled, http.StatusServiceUnavailable, "canceled"},
 }

@@ -133,6 +133,9 @@ func New(svc Service, opts Options) http.Handler {
 	for _, rt := range routes {
 		a.mux.Handle(rt.pattern, a.handle(rt.h))
 	}
+	for pattern, h := range a.leaseRoutes() {
+		a.mux.Handle(pattern, a.handle(h))
+	}
 	a.rawPut = a.handle(a.putRaw)
 	return a
 }

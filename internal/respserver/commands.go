@@ -85,6 +85,8 @@ func init() {
 	register(txnCommands()...)
 	register(jsonCommands()...)
 	register(queryCommands()...)
+	register(ttlCommands()...)
+	register(lockCommands()...)
 }
 
 // Helpers for building ops.

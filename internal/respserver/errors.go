@@ -23,7 +23,6 @@ const (
 	errInlineMissing = "ERR key not found"
 	errInvalidCursor = "ERR invalid cursor"
 	errExecAbort     = "EXECABORT Transaction discarded because of previous errors."
-	errNoTTL         = "ERR EX, PX, EXAT, PXAT and KEEPTTL are not supported yet: Cairn has no key expiry until leases land"
 	errAuth          = "ERR AUTH is not supported yet: Cairn has no authentication (connect without a password)"
 	// errWrongType is Redis's reply for a command on a key of another type
 	// (a string command on a JSON document, a JSON command on a string).
@@ -58,6 +57,10 @@ func errorReply(err error) string {
 		return errNoSuchKey
 	case errors.Is(err, service.ErrWrongType):
 		return errWrongType
+	case errors.Is(err, service.ErrFenced):
+		return "FENCED " + err.Error()
+	case errors.Is(err, service.ErrLockBusy):
+		return "LOCKED " + err.Error()
 	}
 	return "ERR " + err.Error()
 }

@@ -187,7 +187,7 @@ func TestPipelineOrdering(t *testing.T) {
 	add(":9", "INCR", "b")
 	add("$9", "GETSET", "b", "z")
 	add(":1", "STRLEN", "b")
-	add("-"+errNoTTL, "SET", "c", "v", "EX", "10")
+	add("-ERR invalid expire time in 'set' command", "SET", "c", "v", "EX", "0")
 	add("nil", "GET", "c")
 	add("+OK", "SET", "c", "v", "NX")
 	add("nil", "SET", "c", "w", "NX")

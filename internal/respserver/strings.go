@@ -100,10 +100,13 @@ func runSet(c *conn, args [][]byte) {
 
 type setOptions struct {
 	nx, xx, get bool
+	keepTTL     bool
+	expireAt    int64 // Unix ms; 0 = none
+	now         int64 // this node's clock when the command was parsed
 }
 
-// parseSetOptions reads SET's options. The expiry options are parsed (so
-// a malformed one is a syntax error, as in Redis) and then refused.
+// parseSetOptions reads SET's options. EX/PX are relative to this node's
+// clock; the absolute expiry goes into the command (ttl.go).
 func parseSetOptions(opts [][]byte) (setOptions, string) {
 	var o setOptions
 	ttl := false
@@ -117,21 +120,23 @@ func parseSetOptions(opts [][]byte) (setOptions, string) {
 		case eqFold(a, "get"):
 			o.get = true
 		case eqFold(a, "keepttl") && !ttl:
-			ttl = true
+			ttl, o.keepTTL = true, true
 		case (eqFold(a, "ex") || eqFold(a, "px") || eqFold(a, "exat") || eqFold(a, "pxat")) && !ttl && i+1 < len(opts):
 			i++
-			if n, ok := command.ParseInteger(opts[i]); !ok {
+			n, ok := command.ParseInteger(opts[i])
+			if !ok {
 				return o, errNotInteger
-			} else if n <= 0 {
+			}
+			o.now = nowMillis()
+			at, ok := expireAt(a, n, o.now)
+			if !ok || n <= 0 {
 				return o, "ERR invalid expire time in 'set' command"
 			}
+			o.expireAt = at
 			ttl = true
 		default:
 			return o, errSyntax
 		}
-	}
-	if ttl {
-		return o, errNoTTL
 	}
 	return o, ""
 }
@@ -141,8 +146,12 @@ func buildSet(args [][]byte) plan {
 	if msg != "" {
 		return errPlan(msg)
 	}
-	m := &command.MutateRequest{Op: command.MutateSet, Key: args[1], Value: args[2], NX: o.nx, XX: o.xx, PrevValue: o.get}
-	return plan{ops: []command.TxnOp{mutateOp(m)}, reply: func(c *conn, res []command.TxnOpResult) {
+	m := &command.MutateRequest{Op: command.MutateSet, Key: args[1], Value: args[2], NX: o.nx, XX: o.xx, PrevValue: o.get, KeepTTL: o.keepTTL}
+	ops := []command.TxnOp{mutateOp(m)}
+	if o.expireAt != 0 {
+		ops = append(ops, expireIfWritten(args[1], o.expireAt, o.now))
+	}
+	return plan{ops: ops, reply: func(c *conn, res []command.TxnOpResult) {
 		r := res[0].Mutate
 		switch {
 		case o.get && r.Existed:

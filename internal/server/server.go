@@ -127,6 +127,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.svc = service.New(service.Config{
 		ID: ident.ID, Name: ident.Name, Logger: s.log.With("component", "service"),
 		RetainRevisions: cfg.RetainRevisions, CompactInterval: cfg.CompactInterval,
+		ElectionTimeout: cfg.TickInterval * time.Duration(cfg.ElectionTicks),
 	})
 	if s.sm, err = statemachine.Open(s.db, 0, statemachine.Options{
 		OnResult:  s.svc.DeliverResult,

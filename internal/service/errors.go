@@ -33,6 +33,12 @@ var (
 	ErrOverflow   = errors.New("increment or decrement would overflow")
 	ErrNaNOrInf   = errors.New("increment would produce NaN or Infinity")
 	ErrNoSuchKey  = errors.New("no such key")
+
+	// Errors of leases and locks.
+	ErrLeaseNotFound = errors.New("lease not found")
+	ErrLeaseExists   = errors.New("lease already exists")
+	ErrFenced        = errors.New("fencing token is not the lock's current holder")
+	ErrLockBusy      = errors.New("lock is held by another session")
 )
 
 // Limits on user input (documented in docs/API.md).

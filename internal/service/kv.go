@@ -64,6 +64,9 @@ func (s *Service) Range(ctx context.Context, r *command.RangeRequest, o ReadOpti
 	if err != nil {
 		return nil, 0, translateRead(err)
 	}
+	if r.Revision == 0 {
+		hideExpiredRange(res, nowMillis())
+	}
 	return res, rev, nil
 }
 
@@ -223,6 +226,8 @@ func validateTxnOp(op command.TxnOp) (int, error) {
 			n += len(v)
 		}
 		return n, validateDoc(op.Doc)
+	case op.Expire != nil:
+		return len(op.Expire.Key), validateExpire(op.Expire)
 	}
 	return 0, fmt.Errorf("%w: empty txn op", ErrInvalid)
 }

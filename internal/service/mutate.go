@@ -50,7 +50,7 @@ func (s *Service) Get(ctx context.Context, key []byte, o ReadOptions) (*command.
 	if err != nil {
 		return nil, 0, translateRead(err)
 	}
-	return kv, rev, nil
+	return hideExpired(kv, nowMillis()), rev, nil
 }
 
 // GetMany reads the latest version of several keys from one consistent
@@ -72,6 +72,10 @@ func (s *Service) GetMany(ctx context.Context, keys [][]byte, o ReadOptions) ([]
 	kvs, rev, err := s.sm.GetMany(keys)
 	if err != nil {
 		return nil, 0, translateRead(err)
+	}
+	now := nowMillis()
+	for i := range kvs {
+		kvs[i] = hideExpired(kvs[i], now)
 	}
 	return kvs, rev, nil
 }

@@ -39,6 +39,9 @@ type Config struct {
 	// PromoteInterval is how often the leader checks whether a learner has
 	// caught up and should become a voter (default 500ms).
 	PromoteInterval time.Duration
+	// ElectionTimeout is added to every lease's TTL when this node becomes
+	// leader, so no lease expires early across a leader change (default 1s).
+	ElectionTimeout time.Duration
 }
 
 // Service implements the KV and cluster operations of one node.
@@ -53,6 +56,8 @@ type Service struct {
 	caughtUp atomic.Bool
 
 	ids       idGenerator
+	lessor    lessor
+	locks     lockWaiters
 	results   resultWaiters
 	revisions revisionWaiters
 
@@ -78,6 +83,9 @@ func New(cfg Config) *Service {
 	if cfg.PromoteInterval == 0 {
 		cfg.PromoteInterval = 500 * time.Millisecond
 	}
+	if cfg.ElectionTimeout == 0 {
+		cfg.ElectionTimeout = time.Second
+	}
 	s := &Service{
 		cfg:   cfg,
 		node:  cfg.Node,
@@ -86,6 +94,8 @@ func New(cfg Config) *Service {
 		stopc: make(chan struct{}),
 	}
 	s.ids.init(cfg.ID)
+	s.lessor.init()
+	s.locks.init()
 	return s
 }
 
@@ -99,6 +109,8 @@ func (s *Service) SetBackends(node *raftnode.Node, sm *statemachine.StateMachine
 func (s *Service) Start() {
 	s.wg.Add(1)
 	go s.onLeaderEvery(s.cfg.PromoteInterval, s.promoteCaughtUp)
+	s.wg.Add(1)
+	go s.runLessor()
 	if s.cfg.RetainRevisions >= 0 {
 		s.wg.Add(1)
 		go s.onLeaderEvery(s.cfg.CompactInterval, s.compactToRetention)
@@ -114,6 +126,7 @@ func (s *Service) Stop() {
 // DeliverResult is the state machine's OnResult hook: it wakes the client
 // waiting for r (if this node proposed it) and waiters on the revision.
 func (s *Service) DeliverResult(r *command.Result) {
+	s.observeLease(r)
 	s.results.deliver(r)
 	s.revisions.publish(r.Revision)
 }
@@ -178,6 +191,12 @@ func resultErr(r *command.Result) error {
 		return fmt.Errorf("%w: the result would exceed %d bytes", ErrValueTooLarge, MaxValueSize)
 	case command.ErrCodeNoSuchKey:
 		return ErrNoSuchKey
+	case command.ErrCodeLeaseNotFound:
+		return ErrLeaseNotFound
+	case command.ErrCodeLeaseExists:
+		return ErrLeaseExists
+	case command.ErrCodeFenced:
+		return ErrFenced
 	}
 	if err, ok := docResultErr(r); ok {
 		return err

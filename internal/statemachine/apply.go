@@ -35,6 +35,7 @@ type applier struct {
 	histBuf []byte // history key
 	valBuf  []byte // encoded record
 	mutBuf  []byte // new value built by a mutate
+	idxBuf  []byte // lease namespace key (lease.go)
 
 	// getLatest's output, kept here so the GetFunc callback is allocated
 	// once. got.value aliases gotVal.
@@ -171,6 +172,18 @@ func (a *applier) applyProposal(index uint64, p []byte) error {
 		err = a.applyMutate(res, req.Mutate)
 	case req.Doc != nil:
 		err = a.applyDoc(res, req.Doc)
+	case req.LeaseGrant != nil:
+		err = a.applyLeaseGrant(res, req.LeaseGrant)
+	case req.LeaseRevoke != nil:
+		err = a.applyLeaseRevoke(res, req.LeaseRevoke)
+	case req.LeaseKeepAlive != nil:
+		err = a.applyLeaseKeepAlive(res, req.LeaseKeepAlive)
+	case req.Expire != nil:
+		err = a.applyExpire(res, req.Expire)
+	case req.Lock != nil:
+		err = a.applyLock(res, req.Lock)
+	case req.Fence != nil:
+		err = a.applyFence(res, req.Fence)
 	default:
 		res.Err = command.ErrCodeInvalid
 	}
@@ -186,6 +199,14 @@ func (a *applier) applyPut(res *command.Result, p *command.PutRequest) error {
 	if len(p.Key) == 0 {
 		res.Err = command.ErrCodeInvalid
 		return nil
+	}
+	if p.Lease != 0 {
+		if _, found, err := a.leaseTTL(p.Lease); err != nil || !found {
+			if err == nil {
+				res.Err = command.ErrCodeLeaseNotFound
+			}
+			return err
+		}
 	}
 	pr, err := a.put(p, a.rev+1)
 	if err != nil {
@@ -243,6 +264,12 @@ func (a *applier) applyTxn(res *command.Result, t *command.TxnRequest) error {
 	if ok {
 		ops = t.Success
 	}
+	if leasesOK, err := a.checkLeases(ops); err != nil || !leasesOK {
+		if !leasesOK {
+			res.Err = command.ErrCodeLeaseNotFound
+		}
+		return err
+	}
 	for i := range ops {
 		if r := ops[i].Range; r != nil && r.Revision > 0 {
 			if r.Revision > a.rev {
@@ -286,6 +313,10 @@ func (a *applier) applyTxn(res *command.Result, t *command.TxnRequest) error {
 			if err == nil && out.Doc.Written {
 				wrote = true
 			}
+		case op.Expire != nil:
+			var w bool
+			out.Expire, w, err = a.expire(op.Expire, rev)
+			wrote = wrote || w
 		}
 		if err != nil {
 			return err
@@ -327,22 +358,35 @@ func (a *applier) getLatest(lk []byte) (bool, error) {
 	return true, nil
 }
 
-// put writes p at revision rev, as plain bytes.
+// put writes p at revision rev with p's value type, without expiry.
 func (a *applier) put(p *command.PutRequest, rev int64) (*command.PutResult, error) {
-	return a.putTyped(p, p.Type, rev)
+	return a.putFull(p, p.Type, 0, rev)
 }
 
-// putTyped writes p at revision rev with value type vtype. Every write of
-// a live version goes through here.
+// putTyped writes p at revision rev with value type vtype, without expiry.
 func (a *applier) putTyped(p *command.PutRequest, vtype command.ValueType, rev int64) (*command.PutResult, error) {
+	return a.putFull(p, vtype, 0, rev)
+}
+
+// putExp writes p at revision rev with p's value type and expiry exp (Unix
+// ms, 0 = none).
+func (a *applier) putExp(p *command.PutRequest, exp, rev int64) (*command.PutResult, error) {
+	return a.putFull(p, p.Type, exp, rev)
+}
+
+// putFull writes p at revision rev with value type vtype and expiry exp.
+// Every write of a live version goes through here.
+func (a *applier) putFull(p *command.PutRequest, vtype command.ValueType, exp, rev int64) (*command.PutResult, error) {
 	a.keyBuf = storage.AppendLatestKey(a.keyBuf[:0], a.sm.group, p.Key)
 	found, err := a.getLatest(a.keyBuf)
 	if err != nil {
 		return nil, err
 	}
 	res := &command.PutResult{}
-	rec := record{create: rev, mod: rev, version: 1, lease: p.Lease, vtype: vtype, value: p.Value}
+	rec := record{create: rev, mod: rev, version: 1, lease: p.Lease, vtype: vtype, expire: exp, value: p.Value}
+	var oldLease, oldExp int64
 	if found {
+		oldLease, oldExp = a.got.lease, a.got.expire
 		rec.create = a.got.create
 		rec.version = a.got.version + 1
 		if p.PrevKV {
@@ -354,6 +398,7 @@ func (a *applier) putTyped(p *command.PutRequest, vtype command.ValueType, rev i
 	a.pending[string(a.keyBuf)] = bytes.Clone(a.valBuf)
 	a.histBuf = storage.AppendHistoryKey(a.histBuf[:0], a.sm.group, p.Key, uint64(rev))
 	a.batch.Set(a.histBuf, a.valBuf)
+	a.reindex(p.Key, oldLease, oldExp, rec.lease, rec.expire)
 	return res, nil
 }
 
@@ -369,7 +414,9 @@ func (a *applier) delete(d *command.DeleteRequest, rev int64) (*command.DeleteRe
 		if d.PrevKV {
 			res.PrevKVs = []*command.KeyValue{a.got.keyValue(d.Key, false)}
 		}
-		a.deleteKey(d.Key, rev)
+		if err := a.deleteKey(d.Key, rev); err != nil {
+			return nil, err
+		}
 		res.Deleted = 1
 		return res, nil
 	}
@@ -401,20 +448,28 @@ func (a *applier) delete(d *command.DeleteRequest, rev int64) (*command.DeleteRe
 		return nil, fmt.Errorf("statemachine: delete range: %w", err)
 	}
 	for _, k := range keys {
-		a.deleteKey(k, rev)
+		if err := a.deleteKey(k, rev); err != nil {
+			return nil, err
+		}
 	}
 	res.Deleted = int64(len(keys))
 	return res, nil
 }
 
 // deleteKey removes the latest record of k and writes a tombstone version.
-func (a *applier) deleteKey(k []byte, rev int64) {
+// It reads the record first, to drop it from the lease and expiry indexes.
+func (a *applier) deleteKey(k []byte, rev int64) error {
 	a.keyBuf = storage.AppendLatestKey(a.keyBuf[:0], a.sm.group, k)
+	if _, err := a.getLatest(a.keyBuf); err != nil {
+		return err
+	}
+	a.reindex(k, a.got.lease, a.got.expire, 0, 0)
 	a.batch.Delete(a.keyBuf)
 	a.pending[string(a.keyBuf)] = nil
 	a.valBuf = appendRecord(a.valBuf[:0], &record{tombstone: true, mod: rev})
 	a.histBuf = storage.AppendHistoryKey(a.histBuf[:0], a.sm.group, k, uint64(rev))
 	a.batch.Set(a.histBuf, a.valBuf)
+	return nil
 }
 
 // compare evaluates c against the latest state (through the batch). A
@@ -514,6 +569,10 @@ func validateOps(ops []command.TxnOp) string {
 			}
 		case op.Doc != nil:
 			if !validDoc(op.Doc) {
+				return command.ErrCodeInvalid
+			}
+		case op.Expire != nil:
+			if !validExpire(op.Expire) {
 				return command.ErrCodeInvalid
 			}
 		default:

@@ -44,14 +44,18 @@ func (a *applier) doc(m *command.DocRequest, rev int64) (*command.DocResult, err
 	if err != nil {
 		return nil, err
 	}
-	lease := a.got.lease
+	// A document op changes the value in place: lease and expiry stay, as
+	// RedisJSON keeps a key's TTL.
+	lease, exp := a.got.lease, a.got.expire
 	res, text := EvalDoc(found, a.got.vtype, a.got.value, m)
 	switch {
 	case !res.Written:
 	case text == nil:
-		a.deleteKey(m.Key, rev)
+		if err := a.deleteKey(m.Key, rev); err != nil {
+			return nil, err
+		}
 	default:
-		if _, err := a.putTyped(&command.PutRequest{Key: m.Key, Value: text, Lease: lease}, command.TypeDocument, rev); err != nil {
+		if _, err := a.putFull(&command.PutRequest{Key: m.Key, Value: text, Lease: lease}, command.TypeDocument, exp, rev); err != nil {
 			return nil, err
 		}
 	}

@@ -113,6 +113,8 @@ func (e *env) handle(t *testing.T, d *datadriven.TestData) string {
 			}
 		}
 		return out
+	case "lease-grant":
+		return e.leaseGrant(t, d)
 	case "batch":
 		// Each input line is a request; "--" starts a new entry. All are
 		// applied in one Apply call.
@@ -710,6 +712,8 @@ func dumpKV(t testing.TB, k, v []byte) string {
 			t.Fatal(err)
 		}
 		return fmt.Sprintf("latest %q: %s\n", k[9:], fmtRecord(&rec))
+	case storage.StateMachineSpans(testGroup)[3][0][0]: // leases
+		return dumpLease(k[9:], v)
 	default:
 		uk, rev, err := storage.DecodeHistoryKey(k)
 		if err != nil {
@@ -729,6 +733,9 @@ func fmtRecord(r *record) string {
 	s := fmt.Sprintf("%q create=%d mod=%d ver=%d", r.value, r.create, r.mod, r.version)
 	if r.lease != 0 {
 		s += fmt.Sprintf(" lease=%d", r.lease)
+	}
+	if r.expire != 0 {
+		s += fmt.Sprintf(" expire=%d", r.expire)
 	}
 	return s
 }

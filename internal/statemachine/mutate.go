@@ -65,7 +65,7 @@ func (a *applier) mutate(m *command.MutateRequest, rev int64) (*command.MutateRe
 	}
 	res := &command.MutateResult{Existed: found}
 	old := a.got.value // valid until the next getLatest
-	lease := a.got.lease
+	lease, exp := a.got.lease, a.got.expire
 	vtype := a.got.vtype
 	if found && vtype != command.TypeBytes && stringOnly(m) {
 		// INCR, APPEND, GETSET ... of a document: WRONGTYPE, as Redis.
@@ -80,12 +80,18 @@ func (a *applier) mutate(m *command.MutateRequest, rev int64) (*command.MutateRe
 		if (m.NX && found) || (m.XX && !found) {
 			return res, nil
 		}
-		// SET replaces the key, lease included, as Redis's SET drops a TTL.
-		return res, a.mutateWrite(res, m.Key, m.Value, 0, rev)
+		// SET replaces the key, lease and expiry included, as Redis's SET
+		// drops a TTL (unless KEEPTTL).
+		if !m.KeepTTL || !found {
+			exp = 0
+		}
+		return res, a.mutateWrite(res, m.Key, m.Value, 0, exp, rev)
 
 	case command.MutateDelete:
 		if found {
-			a.deleteKey(m.Key, rev)
+			if err := a.deleteKey(m.Key, rev); err != nil {
+				return nil, err
+			}
 			res.Written, res.Int = true, 1
 		}
 		return res, nil
@@ -106,7 +112,7 @@ func (a *applier) mutate(m *command.MutateRequest, rev int64) (*command.MutateRe
 		}
 		res.Int = cur + m.Int
 		a.mutBuf = strconv.AppendInt(a.mutBuf[:0], res.Int, 10)
-		return res, a.mutateWrite(res, m.Key, a.mutBuf, lease, rev)
+		return res, a.mutateWrite(res, m.Key, a.mutBuf, lease, exp, rev)
 
 	case command.MutateIncrByFloat:
 		var cur float64
@@ -124,7 +130,7 @@ func (a *applier) mutate(m *command.MutateRequest, rev int64) (*command.MutateRe
 		}
 		a.mutBuf = strconv.AppendFloat(a.mutBuf[:0], sum, 'f', -1, 64)
 		res.Value = bytes.Clone(a.mutBuf)
-		return res, a.mutateWrite(res, m.Key, a.mutBuf, lease, rev)
+		return res, a.mutateWrite(res, m.Key, a.mutBuf, lease, exp, rev)
 
 	case command.MutateAppend:
 		n := int64(len(old)) + int64(len(m.Value))
@@ -134,7 +140,7 @@ func (a *applier) mutate(m *command.MutateRequest, rev int64) (*command.MutateRe
 		}
 		res.Int = n
 		a.mutBuf = append(append(a.mutBuf[:0], old...), m.Value...)
-		return res, a.mutateWrite(res, m.Key, a.mutBuf, lease, rev)
+		return res, a.mutateWrite(res, m.Key, a.mutBuf, lease, exp, rev)
 
 	case command.MutateSetRange:
 		if len(m.Value) == 0 {
@@ -152,7 +158,7 @@ func (a *applier) mutate(m *command.MutateRequest, rev int64) (*command.MutateRe
 		}
 		copy(a.mutBuf[m.Int:], m.Value)
 		res.Int = int64(len(a.mutBuf))
-		return res, a.mutateWrite(res, m.Key, a.mutBuf, lease, rev)
+		return res, a.mutateWrite(res, m.Key, a.mutBuf, lease, exp, rev)
 
 	case command.MutateRename:
 		if !found {
@@ -171,10 +177,12 @@ func (a *applier) mutate(m *command.MutateRequest, rev int64) (*command.MutateRe
 		if m.NX && destFound {
 			return res, nil
 		}
-		a.deleteKey(m.Key, rev)
-		// The destination takes the source's value, type and lease, as
-		// Redis's RENAME moves the TTL with the value.
-		return res, a.mutateWriteTyped(res, m.Dest, a.mutBuf, vtype, lease, rev)
+		if err := a.deleteKey(m.Key, rev); err != nil {
+			return nil, err
+		}
+		// The destination takes the source's value, type, lease and expiry,
+		// as Redis's RENAME moves the TTL with the value.
+		return res, a.mutateWriteTyped(res, m.Dest, a.mutBuf, vtype, lease, exp, rev)
 	}
 	return res, nil
 }
@@ -193,12 +201,12 @@ func stringOnly(m *command.MutateRequest) bool {
 
 // mutateWrite puts value at key at rev, as plain bytes, and marks res
 // written. value must not alias a.gotVal (put reads the key again).
-func (a *applier) mutateWrite(res *command.MutateResult, key, value []byte, lease, rev int64) error {
-	return a.mutateWriteTyped(res, key, value, command.TypeBytes, lease, rev)
+func (a *applier) mutateWrite(res *command.MutateResult, key, value []byte, lease, exp, rev int64) error {
+	return a.mutateWriteTyped(res, key, value, command.TypeBytes, lease, exp, rev)
 }
 
-func (a *applier) mutateWriteTyped(res *command.MutateResult, key, value []byte, vtype command.ValueType, lease, rev int64) error {
-	if _, err := a.putTyped(&command.PutRequest{Key: key, Value: value, Lease: lease}, vtype, rev); err != nil {
+func (a *applier) mutateWriteTyped(res *command.MutateResult, key, value []byte, vtype command.ValueType, lease, exp, rev int64) error {
+	if _, err := a.putFull(&command.PutRequest{Key: key, Value: value, Lease: lease}, vtype, exp, rev); err != nil {
 		return err
 	}
 	res.Written = true

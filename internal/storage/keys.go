@@ -12,6 +12,7 @@ const (
 	nsMeta      byte = 0x03
 	nsLatest    byte = 0x04
 	nsHistory   byte = 0x05
+	nsLease     byte = 0x06 // leases, their key and lock indexes, per-key expiry index, lock queues
 )
 
 // Raft state kinds (the byte after the group in the nsRaftState namespace).
@@ -175,7 +176,27 @@ func StateMachineSpans(group uint64) [][2][]byte {
 		{groupPrefix(nsMeta, group, 0), groupPrefix(nsMeta, group+1, 0)},
 		{groupPrefix(nsLatest, group, 0), groupPrefix(nsLatest, group+1, 0)},
 		{groupPrefix(nsHistory, group, 0), groupPrefix(nsHistory, group+1, 0)},
+		{groupPrefix(nsLease, group, 0), groupPrefix(nsLease, group+1, 0)},
 	}
+}
+
+// AppendLeaseKey appends the prefix of the state machine's lease records of
+// the given kind (a byte the state machine defines: leases, attached keys,
+// expiry index, lock queues ...) to dst; the caller appends the rest.
+func AppendLeaseKey(dst []byte, group uint64, kind byte) []byte {
+	dst = append(dst, nsLease)
+	dst = binary.BigEndian.AppendUint64(dst, group)
+	return append(dst, kind)
+}
+
+// LeaseKindSpan returns the bounds [lower, upper) of the lease records of
+// one kind.
+func LeaseKindSpan(group uint64, kind byte) (lower, upper []byte) {
+	lower = AppendLeaseKey(nil, group, kind)
+	if kind == 0xff {
+		return lower, groupPrefix(nsLease, group+1, 0)
+	}
+	return lower, AppendLeaseKey(nil, group, kind+1)
 }
 
 // Well-known meta records (nsMeta) of a group's state machine. They are
