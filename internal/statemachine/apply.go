@@ -329,6 +329,18 @@ func (a *applier) applyTxn(res *command.Result, t *command.TxnRequest) error {
 	return nil
 }
 
+// setLatest writes (rec != nil) or deletes the latest record at lk. Every
+// change of a latest record goes through here, so the latest cache sees it.
+func (a *applier) setLatest(lk, rec []byte) {
+	if rec == nil {
+		a.batch.Delete(lk)
+		a.pending[string(lk)] = nil
+		return
+	}
+	a.batch.Set(lk, rec)
+	a.pending[string(lk)] = bytes.Clone(rec)
+}
+
 // getLatest reads the latest record of the user key whose latest key is lk
 // into a.got: this Apply call's writes first, then the latest cache, then
 // the store through the batch. It reports whether the key exists.
@@ -394,8 +406,7 @@ func (a *applier) putFull(p *command.PutRequest, vtype command.ValueType, exp, r
 		}
 	}
 	a.valBuf = appendRecord(a.valBuf[:0], &rec)
-	a.batch.Set(a.keyBuf, a.valBuf)
-	a.pending[string(a.keyBuf)] = bytes.Clone(a.valBuf)
+	a.setLatest(a.keyBuf, a.valBuf)
 	a.histBuf = storage.AppendHistoryKey(a.histBuf[:0], a.sm.group, p.Key, uint64(rev))
 	a.batch.Set(a.histBuf, a.valBuf)
 	a.reindex(p.Key, oldLease, oldExp, rec.lease, rec.expire)
@@ -464,8 +475,7 @@ func (a *applier) deleteKey(k []byte, rev int64) error {
 		return err
 	}
 	a.reindex(k, a.got.lease, a.got.expire, 0, 0)
-	a.batch.Delete(a.keyBuf)
-	a.pending[string(a.keyBuf)] = nil
+	a.setLatest(a.keyBuf, nil)
 	a.valBuf = appendRecord(a.valBuf[:0], &record{tombstone: true, mod: rev})
 	a.histBuf = storage.AppendHistoryKey(a.histBuf[:0], a.sm.group, k, uint64(rev))
 	a.batch.Set(a.histBuf, a.valBuf)

@@ -78,6 +78,7 @@ func (e *env) apply(entries ...raftnode.Entry) []*command.Result {
 	if err := e.sm.Apply(entries); err != nil {
 		e.t.Fatal(err)
 	}
+	checkLatestCache(e.t, e.sm)
 	e.entries = append(e.entries, entries...)
 	return e.results
 }

@@ -162,3 +162,27 @@ func TestLatestCacheSnapshotRestore(t *testing.T) {
 		t.Fatalf("after restore and put: %+v", kv)
 	}
 }
+
+// checkLatestCache fails t if a cached record differs from the stored one:
+// env.apply runs it after every Apply, so every state machine test also
+// checks that all writes of latest records went through setLatest.
+func checkLatestCache(t testing.TB, sm *StateMachine) {
+	t.Helper()
+	c := sm.cache
+	if c == nil {
+		return
+	}
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.RLock()
+		for k, rec := range s.m {
+			var stored []byte
+			err := sm.db.GetFunc([]byte(k), func(b []byte) error { stored = bytes.Clone(b); return nil })
+			if err != nil || !bytes.Equal(stored, rec) {
+				s.mu.RUnlock()
+				t.Fatalf("latest cache holds %x for %q, store has %x (%v)", rec, k, stored, err)
+			}
+		}
+		s.mu.RUnlock()
+	}
+}

@@ -334,7 +334,7 @@ func (a *applier) rewriteExpiry(k []byte, exp, rev int64) error {
 	rec.expire = exp
 	a.keyBuf = storage.AppendLatestKey(a.keyBuf[:0], a.sm.group, k)
 	a.valBuf = appendRecord(a.valBuf[:0], &rec)
-	a.batch.Set(a.keyBuf, a.valBuf)
+	a.setLatest(a.keyBuf, a.valBuf)
 	a.histBuf = storage.AppendHistoryKey(a.histBuf[:0], a.sm.group, k, uint64(rev))
 	a.batch.Set(a.histBuf, a.valBuf)
 	a.reindex(k, rec.lease, oldExp, rec.lease, exp)
