@@ -23,6 +23,7 @@ import (
 //	  compact    = revision:varint                                      tag 4
 //	  mutate     = op:byte key dest value int:varint float:8 bytes (IEEE 754 bits, big endian)
 //	               flags:byte(1=nx 2=xx 4=prev_value)                   tag 5
+//	  publish    = channel message                                      tag 13
 //	  (none)     =                                                      tag 0
 //	compare      = key target:byte result:byte value int:varint
 //	op           = tag:byte (put | delete | range | mutate | none)
@@ -33,6 +34,7 @@ import (
 //	  delete     = deleted:varint n:uvarint opt(kv)*n                   tag 2
 //	  txn        = succeeded:byte n:uvarint opresult*n                  tag 3
 //	  mutate     = err flags:byte(1=written 2=existed) prev value int:varint  tag 5
+//	  publish    = receivers:varint                                     tag 13
 //	  (none)     =                                                      tag 0
 //	opresult     = tag:byte (put | delete | range | mutate | none)
 //	  range      = n:uvarint opt(kv)*n more:byte count:varint           tag 3
@@ -62,6 +64,7 @@ const (
 	tagRange   byte = 3 // txn ops and txn op results
 	tagCompact byte = 4
 	tagMutate  byte = 5 // requests, txn ops, results and txn op results
+	tagPublish byte = 13
 )
 
 const (
@@ -102,6 +105,11 @@ func EncodeRequest(dst []byte, r *Request) []byte {
 		dst = append(dst, tagMutate)
 		dst = binary.AppendUvarint(dst, r.ID)
 		dst = appendMutate(dst, r.Mutate)
+	case r.Publish != nil:
+		dst = append(dst, tagPublish)
+		dst = binary.AppendUvarint(dst, r.ID)
+		dst = appendBytes(dst, r.Publish.Channel)
+		dst = appendBytes(dst, r.Publish.Message)
 	default:
 		dst = append(dst, tagNone)
 		dst = binary.AppendUvarint(dst, r.ID)
@@ -244,6 +252,8 @@ func EncodeResult(dst []byte, r *Result) []byte {
 		tag = tagTxn
 	case r.Mutate != nil:
 		tag = tagMutate
+	case r.Publish != nil:
+		tag = tagPublish
 	}
 	dst = append(dst, tag)
 	dst = binary.AppendUvarint(dst, r.ID)
@@ -263,6 +273,8 @@ func EncodeResult(dst []byte, r *Result) []byte {
 		}
 	case tagMutate:
 		dst = appendMutateResult(dst, r.Mutate)
+	case tagPublish:
+		dst = binary.AppendVarint(dst, r.Publish.Receivers)
 	}
 	return dst
 }
@@ -499,6 +511,16 @@ func DecodeRequest(b []byte) (*Request, error) {
 		r.ID = d.uvarint("id")
 		d.mutate(&a.m)
 		r.Mutate = &a.m
+	case tagPublish:
+		a := &struct {
+			r Request
+			p PublishRequest
+		}{}
+		r = &a.r
+		r.ID = d.uvarint("id")
+		a.p.Channel = d.bytes("publish channel")
+		a.p.Message = d.bytes("publish message")
+		r.Publish = &a.p
 	case tagNone:
 		r = &Request{}
 		r.ID = d.uvarint("id")
@@ -666,6 +688,8 @@ func DecodeResult(b []byte) (*Result, error) {
 		r.Txn = t
 	case tagMutate:
 		r.Mutate = d.mutateResult()
+	case tagPublish:
+		r.Publish = &PublishResult{Receivers: d.varint("publish receivers")}
 	case tagNone:
 	default:
 		return nil, fmt.Errorf("command: unknown result tag %d: %w", tag, ErrCorrupt)

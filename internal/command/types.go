@@ -36,6 +36,7 @@ type Request struct {
 	Txn     *TxnRequest
 	Compact *CompactRequest
 	Mutate  *MutateRequest
+	Publish *PublishRequest
 }
 
 // PutRequest writes Value at Key.
@@ -131,6 +132,23 @@ type Result struct {
 	Delete *DeleteResult
 	Txn    *TxnResult
 	Mutate *MutateResult
+
+	Publish *PublishResult
+}
+
+// PublishRequest publishes Message on a pub/sub channel (Redis PUBLISH).
+// It goes through raft so subscribers on every node receive it in commit
+// order, but it changes no key and leaves the store revision alone.
+type PublishRequest struct {
+	Channel []byte
+	Message []byte
+}
+
+// PublishResult is the outcome of a PublishRequest. Receivers is counted
+// by the node that applied it: the proposer's Result has the number of
+// subscriptions on the node that served the PUBLISH that received it.
+type PublishResult struct {
+	Receivers int64
 }
 
 // Error codes carried in Result.Err (the state machine is deterministic, so

@@ -11,6 +11,7 @@ import (
 	"github.com/cairndb/cairn/internal/membership"
 	"github.com/cairndb/cairn/internal/raftnode"
 	"github.com/cairndb/cairn/internal/storage"
+	"github.com/cairndb/cairn/internal/watch"
 	pb "go.etcd.io/raft/v3/raftpb"
 )
 
@@ -30,6 +31,9 @@ type applier struct {
 	histBuf []byte // history key
 	valBuf  []byte // encoded record
 	mutBuf  []byte // new value built by a mutate
+
+	// Change collection for watches (changes.go).
+	chg changeCollector
 
 	// getLatest's output, kept here so the GetFunc callback is allocated
 	// once. got.value aliases gotVal.
@@ -70,9 +74,11 @@ func (a *applier) apply(entries []raftnode.Entry) error {
 	a.compacted = sm.compacted.Load()
 	startRev, startCompacted := a.rev, a.compacted
 	a.results = a.results[:0]
+	a.chg.begin(sm.opts.Changes)
 	defer func() {
 		a.batch.Reset()
 		clear(a.results[:cap(a.results)]) // drop references to delivered results
+		a.chg.end(sm.opts.Changes, sm.revision.Load())
 	}()
 
 	var members []membership.Member
@@ -127,6 +133,7 @@ func (a *applier) apply(entries []raftnode.Entry) error {
 	if a.compacted != startCompacted {
 		sm.comp.wake()
 	}
+	a.chg.commit(sm.opts.Changes, a.rev)
 	if sm.opts.OnResult != nil {
 		for _, r := range a.results {
 			sm.opts.OnResult(r)
@@ -146,6 +153,7 @@ func (a *applier) applyProposal(index uint64, p []byte) error {
 		return nil
 	}
 	res := &command.Result{ID: req.ID}
+	a.chg.op = "" // writes get their default event names unless a mutate names them
 	switch {
 	case req.Put != nil:
 		err = a.applyPut(res, req.Put)
@@ -157,6 +165,8 @@ func (a *applier) applyProposal(index uint64, p []byte) error {
 		a.applyCompact(res, req.Compact)
 	case req.Mutate != nil:
 		err = a.applyMutate(res, req.Mutate)
+	case req.Publish != nil:
+		a.applyPublish(res, req.Publish)
 	default:
 		res.Err = command.ErrCodeInvalid
 	}
@@ -313,6 +323,14 @@ func (a *applier) put(p *command.PutRequest, rev int64) (*command.PutResult, err
 	a.batch.Set(a.keyBuf, a.valBuf)
 	a.histBuf = storage.AppendHistoryKey(a.histBuf[:0], a.sm.group, p.Key, uint64(rev))
 	a.batch.Set(a.histBuf, a.valBuf)
+	a.recordChange(watch.Put, p.Key, rev)
+	if a.chg.collect {
+		var prev []byte
+		if found {
+			prev = a.got.value
+		}
+		a.chg.add(watch.Put, p.Key, p.Value, prev, found, rev)
+	}
 	return res, nil
 }
 
@@ -328,7 +346,9 @@ func (a *applier) delete(d *command.DeleteRequest, rev int64) (*command.DeleteRe
 		if d.PrevKV {
 			res.PrevKVs = []*command.KeyValue{a.got.keyValue(d.Key, false)}
 		}
-		a.deleteKey(d.Key, rev)
+		if err := a.deleteKey(d.Key, rev, watch.Delete); err != nil {
+			return nil, err
+		}
 		res.Deleted = 1
 		return res, nil
 	}
@@ -360,19 +380,31 @@ func (a *applier) delete(d *command.DeleteRequest, rev int64) (*command.DeleteRe
 		return nil, fmt.Errorf("statemachine: delete range: %w", err)
 	}
 	for _, k := range keys {
-		a.deleteKey(k, rev)
+		if err := a.deleteKey(k, rev, watch.Delete); err != nil {
+			return nil, err
+		}
 	}
 	res.Deleted = int64(len(keys))
 	return res, nil
 }
 
 // deleteKey removes the latest record of k and writes a tombstone version.
-func (a *applier) deleteKey(k []byte, rev int64) {
+// cause is watch.Delete for a request's delete, watch.Expire when a lease
+// or TTL ran out: watchers and keyspace notifications see it. The caller
+// has checked that k exists.
+func (a *applier) deleteKey(k []byte, rev int64, cause watch.EventType) error {
 	a.keyBuf = storage.AppendLatestKey(a.keyBuf[:0], a.sm.group, k)
+	if a.chg.collect {
+		if err := a.collectDelete(k, rev, cause); err != nil {
+			return err
+		}
+	}
 	a.batch.Delete(a.keyBuf)
 	a.valBuf = appendRecord(a.valBuf[:0], &record{tombstone: true, mod: rev})
 	a.histBuf = storage.AppendHistoryKey(a.histBuf[:0], a.sm.group, k, uint64(rev))
 	a.batch.Set(a.histBuf, a.valBuf)
+	a.recordChange(cause, k, rev)
+	return nil
 }
 
 // compare evaluates c against the latest state (through the batch). A

@@ -12,6 +12,7 @@ import (
 	"github.com/cairndb/cairn/internal/membership"
 	"github.com/cairndb/cairn/internal/raftnode"
 	"github.com/cairndb/cairn/internal/storage"
+	"github.com/cairndb/cairn/internal/watch"
 	"github.com/cockroachdb/datadriven"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	pb "go.etcd.io/raft/v3/raftpb"
@@ -707,6 +708,12 @@ func dumpKV(t testing.TB, k, v []byte) string {
 			t.Fatal(err)
 		}
 		return fmt.Sprintf("latest %q: %s\n", k[9:], fmtRecord(&rec))
+	case storage.StateMachineSpans(testGroup)[3][0][0]: // change index
+		rev, uk, err := storage.DecodeChangeKey(k)
+		if err != nil || len(v) != 1 {
+			t.Fatalf("change key %q value %q: %v", k, v, err)
+		}
+		return fmt.Sprintf("change @%d %q: %s\n", rev, uk, watch.EventType(v[0]))
 	default:
 		uk, rev, err := storage.DecodeHistoryKey(k)
 		if err != nil {

@@ -7,7 +7,20 @@ import (
 
 	"github.com/cairndb/cairn/internal/command"
 	"github.com/cairndb/cairn/internal/storage"
+	"github.com/cairndb/cairn/internal/watch"
 )
+
+// mutateEventNames are the Redis keyspace event names of the mutate ops
+// (RENAME names its two writes itself).
+var mutateEventNames = [...]string{
+	command.MutateSet:         "set",
+	command.MutateDelete:      "del",
+	command.MutateIncrBy:      "incrby",
+	command.MutateIncrByFloat: "incrbyfloat",
+	command.MutateAppend:      "append",
+	command.MutateSetRange:    "setrange",
+	command.MutateRename:      "rename_to",
+}
 
 // Read-modify-write operations (command.MutateRequest). Each reads the
 // latest version of its key through the indexed batch, so it sees the
@@ -63,6 +76,8 @@ func (a *applier) mutate(m *command.MutateRequest, rev int64) (*command.MutateRe
 	if err != nil {
 		return nil, err
 	}
+	a.chg.op = mutateEventNames[m.Op]
+	defer func() { a.chg.op = "" }()
 	res := &command.MutateResult{Existed: found}
 	old := a.got.value // valid until the next getLatest
 	lease := a.got.lease
@@ -79,7 +94,9 @@ func (a *applier) mutate(m *command.MutateRequest, rev int64) (*command.MutateRe
 
 	case command.MutateDelete:
 		if found {
-			a.deleteKey(m.Key, rev)
+			if err := a.deleteKey(m.Key, rev, watch.Delete); err != nil {
+				return nil, err
+			}
 			res.Written, res.Int = true, 1
 		}
 		return res, nil
@@ -165,7 +182,11 @@ func (a *applier) mutate(m *command.MutateRequest, rev int64) (*command.MutateRe
 		if m.NX && destFound {
 			return res, nil
 		}
-		a.deleteKey(m.Key, rev)
+		a.chg.op = "rename_from"
+		if err := a.deleteKey(m.Key, rev, watch.Delete); err != nil {
+			return nil, err
+		}
+		a.chg.op = "rename_to"
 		// The destination takes the source's value and lease, as Redis's
 		// RENAME moves the TTL with the value.
 		return res, a.mutateWrite(res, m.Dest, a.mutBuf, lease, rev)

@@ -47,6 +47,9 @@ type Options struct {
 	// Logger receives apply problems (undecodable proposals, conf change
 	// contexts) and compactor errors. Nil discards them.
 	Logger *slog.Logger
+	// Changes receives every committed change and published message (the
+	// node's watch hub); nil drops them. See changes.go.
+	Changes ChangeSink
 	// CompactBatchSize bounds the deletions (and, times 8, the versions
 	// examined) per compactor batch. Default 1024.
 	CompactBatchSize int
@@ -101,6 +104,9 @@ func Open(db *storage.DB, group uint64, opts Options) (*StateMachine, error) {
 		return nil, err
 	}
 	sm.ap.init(sm)
+	if opts.Changes != nil {
+		opts.Changes.Reset(sm.revision.Load())
+	}
 	sm.comp = newCompactor(sm)
 	go sm.comp.run()
 	return sm, nil
@@ -154,6 +160,9 @@ func (sm *StateMachine) Reload() error {
 		return err
 	}
 	sm.comp.resume()
+	if sm.opts.Changes != nil {
+		sm.opts.Changes.Reset(sm.revision.Load())
+	}
 	if sm.opts.OnMembers != nil {
 		sm.opts.OnMembers(sm.Members())
 	}

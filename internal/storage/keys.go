@@ -12,6 +12,7 @@ const (
 	nsMeta      byte = 0x03
 	nsLatest    byte = 0x04
 	nsHistory   byte = 0x05
+	nsChanges   byte = 0x09 // revision-ordered change index (changes.go)
 )
 
 // Raft state kinds (the byte after the group in the nsRaftState namespace).
@@ -175,6 +176,7 @@ func StateMachineSpans(group uint64) [][2][]byte {
 		{groupPrefix(nsMeta, group, 0), groupPrefix(nsMeta, group+1, 0)},
 		{groupPrefix(nsLatest, group, 0), groupPrefix(nsLatest, group+1, 0)},
 		{groupPrefix(nsHistory, group, 0), groupPrefix(nsHistory, group+1, 0)},
+		{groupPrefix(nsChanges, group, 0), groupPrefix(nsChanges, group+1, 0)},
 	}
 }
 
