@@ -1,8 +1,10 @@
 package statemachine
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/cairndb/cairn/internal/command"
 	"github.com/cairndb/cairn/internal/storage"
@@ -64,6 +66,7 @@ func (c *changeCollector) commit(sink ChangeSink, rev int64) {
 		return
 	}
 	c.done = true
+	c.canonical()
 	receivers := sink.Committed(rev, c.events, c.msgs)
 	for i, r := range c.pubRes {
 		if i < len(receivers) {
@@ -71,6 +74,13 @@ func (c *changeCollector) commit(sink ChangeSink, rev int64) {
 		}
 	}
 	c.reset()
+}
+
+func cmpEvent(x, y watch.Event) int {
+	if x.Revision != y.Revision {
+		return cmpInt(x.Revision, y.Revision)
+	}
+	return bytes.Compare(x.Key, y.Key)
 }
 
 // end closes the Begin of an Apply that committed nothing (or failed).
@@ -99,27 +109,35 @@ func (c *changeCollector) copy(b []byte) []byte {
 	return c.arena[n:len(c.arena):len(c.arena)]
 }
 
-// add collects one change. It reports whether the change replaced an
-// earlier one of the same key and revision, whose previous value it kept.
-func (c *changeCollector) add(t watch.EventType, key, value, prev []byte, prevExists bool, rev int64) (merged bool) {
+// add collects one change.
+func (c *changeCollector) add(t watch.EventType, key, value, prev []byte, prevExists bool, rev int64) {
 	ev := watch.Event{Revision: rev, Type: t, Key: c.copy(key), Value: c.copy(value), PrevExists: prevExists, Op: c.op}
 	if prevExists {
 		ev.PrevValue = c.copy(prev)
 	}
-	// A key written twice in one txn revision keeps its last write, as the
-	// history and the change index do.
-	if n := len(c.events); n > 0 {
-		for i := n - 1; i >= 0 && c.events[i].Revision == rev; i-- {
-			if string(c.events[i].Key) == string(key) {
-				ev.PrevValue, ev.PrevExists = c.events[i].PrevValue, c.events[i].PrevExists
-				c.events = append(c.events[:i], c.events[i+1:]...)
-				merged = true
-				break
-			}
-		}
-	}
 	c.events = append(c.events, ev)
-	return merged
+}
+
+// canonical puts the events in (revision, key) order, as the change index
+// has them, and merges the writes of one key in one revision (a txn may
+// mutate a key several times) into one: the last write, with the value
+// before the first, as history keeps only the last write of a revision.
+func (c *changeCollector) canonical() {
+	if !slices.IsSortedFunc(c.events, cmpEvent) {
+		slices.SortStableFunc(c.events, cmpEvent)
+	}
+	out := c.events[:0]
+	for i := range c.events {
+		ev := c.events[i]
+		if n := len(out); n > 0 && cmpEvent(out[n-1], ev) == 0 {
+			ev.PrevValue, ev.PrevExists = out[n-1].PrevValue, out[n-1].PrevExists
+			out[n-1] = ev
+			continue
+		}
+		out = append(out, ev)
+	}
+	clear(c.events[len(out):])
+	c.events = out
 }
 
 // recordChange writes the change index entry of a write of key at rev.

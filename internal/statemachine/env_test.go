@@ -33,6 +33,7 @@ type env struct {
 	entries []raftnode.Entry // every entry applied, for reapply
 	results []*command.Result
 	members [][]membership.Member // OnMembers calls
+	sink    ChangeSink                // Options.Changes, if set before open
 }
 
 func newEnv(t testing.TB) *env {
@@ -52,6 +53,7 @@ func (e *env) open() {
 		OnResult:         func(r *command.Result) { e.results = append(e.results, r) },
 		OnMembers:        func(m []membership.Member) { e.members = append(e.members, m) },
 		CompactBatchSize: 3, // exercise batch boundaries, including inside one key's versions
+		Changes:          e.sink,
 	})
 	if err != nil {
 		e.t.Fatal(err)
