@@ -33,7 +33,7 @@ type env struct {
 	entries []raftnode.Entry // every entry applied, for reapply
 	results []*command.Result
 	members [][]membership.Member // OnMembers calls
-	sink    ChangeSink                // Options.Changes, if set before open
+	sink    ChangeSink            // Options.Changes, if set before open
 }
 
 func newEnv(t testing.TB) *env {

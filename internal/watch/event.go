@@ -119,6 +119,9 @@ func (e *CompactedError) Error() string {
 
 func (e *CompactedError) Unwrap() error { return ErrCompacted }
 
+// CompactRevision is the compaction horizon (the HTTP API reports it).
+func (e *CompactedError) CompactRevision() int64 { return e.Oldest - 1 }
+
 // ResumeError ends a watch that can be resumed: a new watch from Revision
 // (with the same key selection) continues without a gap or duplicate.
 type ResumeError struct {
