@@ -48,6 +48,7 @@ var (
 	ErrMemberNotFound  = errors.New("cairn: member not found")
 	ErrMemberExists    = errors.New("cairn: member already exists")
 	ErrNotLearner      = errors.New("cairn: member is not a learner")
+	ErrNotSupported    = errors.New("cairn: not supported")
 )
 
 // ErrUnknownOutcome is wrapped by the error of a write that may or may not
@@ -72,6 +73,7 @@ var codeErrors = map[string]error{
 	"member_not_found":  ErrMemberNotFound,
 	"member_exists":     ErrMemberExists,
 	"not_learner":       ErrNotLearner,
+	"not_supported":     ErrNotSupported,
 }
 
 // unknownOutcome wraps err so that errors.Is(err, ErrUnknownOutcome) holds

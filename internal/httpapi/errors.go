@@ -58,6 +58,7 @@ var serviceErrors = []struct {
 	{service.ErrMemberNotFound, http.StatusNotFound, "member_not_found"},
 	{service.ErrMemberExists, http.StatusConflict, "member_exists"},
 	{service.ErrNotLearner, http.StatusBadRequest, "not_learner"},
+	{service.ErrUnsupported, http.StatusNotImplemented, "not_supported"},
 	{context.DeadlineExceeded, http.StatusGatewayTimeout, "timeout"},
 	{context.Canceled, http.StatusServiceUnavailable, "canceled"},
 }

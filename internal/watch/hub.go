@@ -2,6 +2,7 @@ package watch
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -75,7 +76,13 @@ type Hub struct {
 	watchers   map[*Watcher]struct{}
 	pending    []*Watcher
 	subs       map[*Subscription]struct{}
+
+	slowCancels atomic.Int64
 }
+
+// SlowConsumerCancels counts the watchers and subscriptions cancelled
+// because their queue was full.
+func (h *Hub) SlowConsumerCancels() int64 { return h.slowCancels.Load() }
 
 // NewHub returns a hub. Call SetSource before the first Watch.
 func NewHub(cfg Config) *Hub {
@@ -189,6 +196,7 @@ func (h *Hub) fanOutLocked(rev int64, events []Event) {
 		}
 		if n > cap(w.ch)-len(w.ch) {
 			w.cancelLocked(&ResumeError{Cause: ErrSlowConsumer, Revision: first})
+			h.slowCancels.Add(1)
 			continue
 		}
 		if n > 0 {

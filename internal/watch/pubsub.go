@@ -168,6 +168,7 @@ func (s *Subscription) sendLocked(m Message) bool {
 		return true
 	default:
 		s.cancelLocked(ErrSlowConsumer)
+		s.h.slowCancels.Add(1)
 		return false
 	}
 }
