@@ -83,6 +83,7 @@ func init() {
 	register(stringCommands()...)
 	register(keyCommands()...)
 	register(txnCommands()...)
+	register(pubsubCommands()...)
 }
 
 // Helpers for building ops.

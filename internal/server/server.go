@@ -202,7 +202,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			s.log.Error("http server stopped", "err", err)
 		}
 	}()
-	s.respSrv = respserver.New(s.svc, respserver.Options{Logger: s.log.With("component", "resp")})
+	s.respSrv = respserver.New(s.svc, respserver.Options{Logger: s.log.With("component", "resp"), PubSub: s.svc})
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
