@@ -106,6 +106,7 @@ cluster over its HTTP API (--endpoints, or $CAIRN_ENDPOINTS) and runs a node
 		e.newDelCmd(),
 		e.newScanCmd(),
 		e.newTxnCmd(),
+		e.newWatchCmd(),
 		e.newClusterCmd(),
 		e.newVersionCmd(),
 		e.newBenchCmd(),
