@@ -214,6 +214,11 @@ func (h *Hub) fanOutLocked(rev int64, events []Event) {
 
 // registerLocked makes w live at the current revision.
 func (h *Hub) registerLocked(w *Watcher) {
+	if w.req.Start == 0 {
+		// "From now" is when registration completes: after an apply
+		// that was in flight when Watch was called.
+		w.start = h.rev + 1
+	}
 	w.regRev = h.rev
 	w.through = h.rev
 	if w.start > h.rev+1 {

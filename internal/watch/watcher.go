@@ -86,9 +86,7 @@ func (h *Hub) Watch(req Request) (*Watcher, error) {
 		if h.closed {
 			return nil, ErrClosed
 		}
-		w.start = h.rev + 1
-		w.next = w.start
-		w.live = true
+		w.live = true // nothing to replay: registration sets start
 		h.requestRegisterLocked(w)
 		return w, nil
 	}
@@ -107,8 +105,19 @@ func (h *Hub) requestRegisterLocked(w *Watcher) {
 	h.registerLocked(w)
 }
 
-// StartRevision is the first revision the watch selects.
-func (w *Watcher) StartRevision() int64 { return w.start }
+// StartRevision is the first revision the watch selects. For a watch
+// "from now" it waits for the registration (at most the apply in flight).
+func (w *Watcher) StartRevision() int64 {
+	if w.req.Start == 0 {
+		select {
+		case <-w.registered:
+		case <-w.done:
+		}
+	}
+	w.h.mu.Lock()
+	defer w.h.mu.Unlock()
+	return w.start
+}
 
 // selects reports whether the live event ev is one of w's (key selection
 // and start revision; Filter runs in Next).
