@@ -2,6 +2,7 @@ package statemachine
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -225,5 +226,51 @@ func TestChangesKeyspaceNames(t *testing.T) {
 	want := "[1:a:set 2:a:incrby 3:a:append 4:a:rename_from 4:b:rename_to 5:c:set 6:b:del 7:c:del]"
 	if fmt.Sprint(got) != want {
 		t.Fatalf("events %v, want %s", got, want)
+	}
+}
+
+// BenchmarkApply64PutsWatched is BenchmarkApply64Puts with a hub and one
+// watcher of every key draining its events: the cost of live collection.
+func BenchmarkApply64PutsWatched(b *testing.B) {
+	for _, watched := range []bool{false, true} {
+		b.Run(fmt.Sprint("watched=", watched), func(b *testing.B) {
+			hub := watch.NewHub(watch.Config{Buffer: 1 << 16})
+			e := &env{t: b, fs: vfs.NewMem(), sink: hub}
+			e.open()
+			b.Cleanup(e.close)
+			hub.SetSource(e.sm)
+			if watched {
+				w, err := hub.Watch(watch.Request{Prefix: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				b.Cleanup(func() { cancel(); w.Close() })
+				go func() {
+					for {
+						if _, err := w.Next(ctx); err != nil {
+							return
+						}
+					}
+				}()
+			}
+			val := make([]byte, 100)
+			props := make([][]byte, 64)
+			for i := range props {
+				props[i] = command.EncodeRequest(nil, &command.Request{ID: uint64(i), Put: &command.PutRequest{Key: fmt.Appendf(nil, "key%06d", i*7919%10000), Value: val}})
+			}
+			entries := []raftnode.Entry{{Term: 1, Proposals: props}}
+			b.ReportAllocs()
+			for b.Loop() {
+				e.index++
+				entries[0].Index = e.index
+				if err := e.sm.Apply(entries); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if hub.SlowConsumerCancels() > 0 {
+				b.Log("the watcher fell behind")
+			}
+		})
 	}
 }
