@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -375,4 +377,90 @@ func TestWatchSurvivesNodeStop(t *testing.T) {
 	last := c.Node("n2").Server.Service().Revision()
 	got := collect(t, ch, last, 30*time.Second)
 	diffChanges(t, "across a node stop", got, h.selected(t, 1, func(string) bool { return true }))
+}
+
+// cutProxy forwards TCP connections to target until cut, which closes
+// the listener and every connection at once, as a crashed node would.
+type cutProxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go func() { io.Copy(u, c); u.Close() }()
+			go func() { io.Copy(c, u); c.Close() }()
+		}
+	}()
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *cutProxy) cut() {
+	p.ln.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+}
+
+// TestWatchSurvivesConnectionLoss: the connection to the serving node
+// breaks without a goodbye (a crash, as the client sees it); the client
+// resumes on another node.
+func TestWatchSurvivesConnectionLoss(t *testing.T) {
+	c := New(t, 3, Options{})
+	proxy := newCutProxy(t, c.Node("n1").Server.HTTPAddr())
+	cl, err := client.New(client.Config{Endpoints: []string{proxy.ln.Addr().String(),
+		c.Node("n2").Server.HTTPAddr(), c.Node("n3").Server.HTTPAddr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch := cl.Watch(ctx, []byte("k"), client.WithPrefix(), client.WithRevision(1))
+	h := &history{}
+	stop := make(chan struct{})
+	wg := writers(t, c.Running, h, 3, stop)
+	rev := func() int64 { return c.Node("n2").Server.Service().Revision() }
+	c.Eventually(10*time.Second, "writes", func() error {
+		if r := rev(); r < 80 {
+			return fmt.Errorf("at %d", r)
+		}
+		return nil
+	})
+	proxy.cut()
+	c.Eventually(10*time.Second, "more writes", func() error {
+		if r := rev(); r < 200 {
+			return fmt.Errorf("at %d", r)
+		}
+		return nil
+	})
+	close(stop)
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	got := collect(t, ch, rev(), 30*time.Second)
+	diffChanges(t, "across a broken connection", got, h.selected(t, 1, func(string) bool { return true }))
 }
