@@ -252,6 +252,19 @@ func TestWatchResumeAfterCompaction(t *testing.T) {
 	if _, err := leader.Server.Service().Compact(ctx, 6); err != nil {
 		t.Fatal(err)
 	}
+	// Every node applies the compaction (followers a little later).
+	c.Eventually(10*time.Second, "compaction applied everywhere", func() error {
+		for _, nd := range c.Running() {
+			st, err := nd.Server.Service().Status(ctx)
+			if err != nil {
+				return err
+			}
+			if st.Compacted != 6 {
+				return fmt.Errorf("%s compacted to %d", nd.Name, st.Compacted)
+			}
+		}
+		return nil
+	})
 	cl, err := client.New(client.Config{Endpoints: endpoints(c)})
 	if err != nil {
 		t.Fatal(err)
