@@ -43,6 +43,17 @@ func (h *history) add(c change) {
 	h.changes = append(h.changes, c)
 }
 
+// last is the highest acknowledged revision.
+func (h *history) last() int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var r int64
+	for _, c := range h.changes {
+		r = max(r, c.rev)
+	}
+	return r
+}
+
 // selected returns the recorded changes at or after start whose key
 // match accepts, in revision order; it checks every revision in
 // [1, last] is accounted for exactly once.
@@ -229,7 +240,7 @@ func TestWatchExact(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	last := c.Running()[0].Server.Service().Revision()
+	last := h.last()
 	for _, w := range watchers {
 		got := collect(t, w.ch, last, 20*time.Second)
 		diffChanges(t, w.name, got, h.selected(t, w.start, w.match))
@@ -324,8 +335,7 @@ func TestWatchSlowConsumerResumes(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	last := nd.Server.Service().Revision()
-	got := collect(t, ch, last, 30*time.Second)
+	got := collect(t, ch, h.last(), 30*time.Second)
 	diffChanges(t, "slow consumer", got, h.selected(t, 1, func(string) bool { return true }))
 	if n := nd.Server.Service().Hub().SlowConsumerCancels(); n == 0 {
 		t.Fatalf("no watcher was cancelled as a slow consumer: the test did not exercise resumption")
@@ -387,8 +397,7 @@ func TestWatchSurvivesNodeStop(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	last := c.Node("n2").Server.Service().Revision()
-	got := collect(t, ch, last, 30*time.Second)
+	got := collect(t, ch, h.last(), 30*time.Second)
 	diffChanges(t, "across a node stop", got, h.selected(t, 1, func(string) bool { return true }))
 }
 
@@ -474,6 +483,6 @@ func TestWatchSurvivesConnectionLoss(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	got := collect(t, ch, rev(), 30*time.Second)
+	got := collect(t, ch, h.last(), 30*time.Second)
 	diffChanges(t, "across a broken connection", got, h.selected(t, 1, func(string) bool { return true }))
 }
