@@ -59,6 +59,7 @@ var (
 	ErrLeaseExists   = errors.New("cairn: lease already exists")
 	ErrFenced        = errors.New("cairn: fencing token is not the lock holder's")
 	ErrLockBusy      = errors.New("cairn: lock is held by another session")
+	ErrNotSupported  = errors.New("cairn: not supported")
 )
 
 // ErrUnknownOutcome is wrapped by the error of a write that may or may not
@@ -96,6 +97,7 @@ var codeErrors = map[string]error{
 	"lease_exists":      ErrLeaseExists,
 	"fenced":            ErrFenced,
 	"lock_busy":         ErrLockBusy,
+	"not_supported":     ErrNotSupported,
 }
 
 // unknownOutcome wraps err so that errors.Is(err, ErrUnknownOutcome) holds

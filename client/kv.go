@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 // KeyValue is one version of a key.
@@ -53,6 +54,7 @@ type op struct {
 	keysOnly  bool
 	countOnly bool
 	lease     int64
+	progress  time.Duration // Watch: progress notification interval
 }
 
 // OpOption modifies an operation. Options that do not apply to an

@@ -110,6 +110,7 @@ cluster over its HTTP API (--endpoints, or $CAIRN_ENDPOINTS) and runs a node
 		e.newQueryCmd(),
 		e.newShellCmd(),
 		e.newLockCmd(),
+		e.newWatchCmd(),
 		e.newClusterCmd(),
 		e.newVersionCmd(),
 		e.newBenchCmd(),

@@ -26,6 +26,7 @@ import (
 //	  doc        = op:byte key path n:uvarint value*n index:varint stop:varint
 //	               flags:byte(1=nx 2=xx)                                tag 6
 //	  lease ops, expire, lock, fence: see lease_encoding.go              tags 7..12
+//	  publish    = channel message                                      tag 13
 //	  (none)     =                                                      tag 0
 //	compare      = key target:byte result:byte value int:varint
 //	op           = tag:byte (put | delete | range | mutate | doc | none)
@@ -37,6 +38,7 @@ import (
 //	  txn        = succeeded:byte n:uvarint opresult*n                  tag 3
 //	  mutate     = err flags:byte(1=written 2=existed) prev value int:varint  tag 5
 //	  doc        = err msg flags:byte(1=written) reply                  tag 6
+//	  publish    = receivers:varint                                     tag 13
 //	  (none)     =                                                      tag 0
 //	opresult     = tag:byte (put | delete | range | mutate | doc | none)
 //	  range      = n:uvarint opt(kv)*n more:byte count:varint           tag 3
@@ -71,6 +73,7 @@ const (
 	tagCompact byte = 4
 	tagMutate  byte = 5 // requests, txn ops, results and txn op results
 	tagDoc     byte = 6 // requests, txn ops, results and txn op results
+	tagPublish byte = 13
 )
 
 const (
@@ -117,6 +120,11 @@ func EncodeRequest(dst []byte, r *Request) []byte {
 		dst = append(dst, tagDoc)
 		dst = binary.AppendUvarint(dst, r.ID)
 		dst = appendDoc(dst, r.Doc)
+	case r.Publish != nil:
+		dst = append(dst, tagPublish)
+		dst = binary.AppendUvarint(dst, r.ID)
+		dst = appendBytes(dst, r.Publish.Channel)
+		dst = appendBytes(dst, r.Publish.Message)
 	default:
 		if tag, ok := leaseRequestTag(r); ok {
 			dst = append(dst, tag)
@@ -282,6 +290,8 @@ func EncodeResult(dst []byte, r *Result) []byte {
 		tag = tagMutate
 	case r.Doc != nil:
 		tag = tagDoc
+	case r.Publish != nil:
+		tag = tagPublish
 	default:
 		tag = leaseResultTag(r)
 	}
@@ -305,6 +315,8 @@ func EncodeResult(dst []byte, r *Result) []byte {
 		dst = appendMutateResult(dst, r.Mutate)
 	case tagDoc:
 		dst = appendDocResult(dst, r.Doc)
+	case tagPublish:
+		dst = binary.AppendVarint(dst, r.Publish.Receivers)
 	default:
 		dst = appendLeaseResult(dst, tag, r)
 	}
@@ -558,6 +570,16 @@ func DecodeRequest(b []byte) (*Request, error) {
 		r.ID = d.uvarint("id")
 		d.doc(&a.m)
 		r.Doc = &a.m
+	case tagPublish:
+		a := &struct {
+			r Request
+			p PublishRequest
+		}{}
+		r = &a.r
+		r.ID = d.uvarint("id")
+		a.p.Channel = d.bytes("publish channel")
+		a.p.Message = d.bytes("publish message")
+		r.Publish = &a.p
 	case tagNone:
 		r = &Request{}
 		r.ID = d.uvarint("id")
@@ -747,6 +769,8 @@ func DecodeResult(b []byte) (*Result, error) {
 		r.Doc = d.docResult()
 	case tagLeaseResult, tagExpire, tagLock:
 		d.leaseResult(tag, r)
+	case tagPublish:
+		r.Publish = &PublishResult{Receivers: d.varint("publish receivers")}
 	case tagNone:
 	default:
 		return nil, fmt.Errorf("command: unknown result tag %d: %w", tag, ErrCorrupt)

@@ -28,6 +28,8 @@ func requestCases() map[string]*Request {
 		"mutate-incr":   {ID: 10, Mutate: &MutateRequest{Op: MutateIncrBy, Key: []byte("n"), Int: -1 << 63}},
 		"mutate-float":  {ID: 11, Mutate: &MutateRequest{Op: MutateIncrByFloat, Key: []byte("f"), Float: -0.1}},
 		"mutate-range":  {ID: 12, Mutate: &MutateRequest{Op: MutateSetRange, Key: []byte("s"), Int: 5, Value: []byte("\x00ab")}},
+		"publish":       {ID: 15, Publish: &PublishRequest{Channel: []byte("news"), Message: []byte("m\x00")}},
+		"publish-empty": {ID: 16, Publish: &PublishRequest{}},
 		"mutate-rename": {ID: 13, Mutate: &MutateRequest{Op: MutateRename, Key: []byte("a"), Dest: []byte("b"), NX: true}},
 		"mutate-all-ops": {ID: 14, Txn: &TxnRequest{Success: []TxnOp{
 			{Mutate: &MutateRequest{Op: MutateSet, Key: []byte("a"), Value: []byte("1")}},
@@ -87,6 +89,8 @@ func resultCases() map[string]*Result {
 		"empty":        {ID: 1, Revision: 5},
 		"error":        {ID: 2, Revision: 5, Err: ErrCodeCompacted},
 		"put":          {ID: 3, Revision: 6, Put: &PutResult{}},
+		"publish":      {ID: 3, Revision: 6, Publish: &PublishResult{Receivers: 3}},
+		"publish-zero": {ID: 3, Revision: 6, Publish: &PublishResult{}},
 		"put-prev":     {ID: 3, Revision: 6, Put: &PutResult{PrevKV: kv("k", "v", 2, 4, 3, 0)}},
 		"put-prev-ext": {ID: 3, Revision: 6, Put: &PutResult{PrevKV: &KeyValue{Key: []byte("d"), Value: []byte(`{"a":1}`), CreateRevision: 1, ModRevision: 2, Version: 2, Type: TypeDocument, ExpireAt: 1798761600000}}},
 		"delete-none":  {ID: 4, Revision: 6, Delete: &DeleteResult{}},

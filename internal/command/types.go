@@ -45,6 +45,7 @@ type Request struct {
 	Expire         *ExpireRequest
 	Lock           *LockRequest
 	Fence          *FenceRequest
+	Publish        *PublishRequest
 }
 
 // PutRequest writes Value at Key.
@@ -147,6 +148,23 @@ type Result struct {
 	Lease  *LeaseResult
 	Expire *ExpireResult
 	Lock   *LockResult
+
+	Publish *PublishResult
+}
+
+// PublishRequest publishes Message on a pub/sub channel (Redis PUBLISH).
+// It goes through raft so subscribers on every node receive it in commit
+// order, but it changes no key and leaves the store revision alone.
+type PublishRequest struct {
+	Channel []byte
+	Message []byte
+}
+
+// PublishResult is the outcome of a PublishRequest. Receivers is counted
+// by the node that applied it: the proposer's Result has the number of
+// subscriptions on the node that served the PUBLISH that received it.
+type PublishResult struct {
+	Receivers int64
 }
 
 // Error codes carried in Result.Err (the state machine is deterministic, so

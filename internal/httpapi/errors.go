@@ -66,6 +66,7 @@ var serviceErrors = []struct {
 	{service.ErrLeaseExists, http.StatusConflict, "lease_exists"},
 	{service.ErrFenced, http.StatusConflict, "fenced"},
 	{service.ErrLockBusy, http.StatusConflict, "lock_busy"},
+	{service.ErrUnsupported, http.StatusNotImplemented, "not_supported"},
 	{context.DeadlineExceeded, http.StatusGatewayTimeout, "timeout"},
 	{context.Canceled, http.StatusServiceUnavailable, "canceled"},
 }

@@ -84,10 +84,13 @@ type Options struct {
 	// RequestTimeout is the deadline of the context passed to the
 	// service for each request. Zero means DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// Watch serves GET /v1/watch (watch.go); nil answers 501.
+	Watch WatchService
 }
 
 type api struct {
 	svc     Service
+	watch   WatchService
 	log     *slog.Logger
 	timeout time.Duration
 	mux     *http.ServeMux
@@ -99,7 +102,7 @@ const rawKeyPrefix = "/v1/kv/"
 
 // New returns the API handler.
 func New(svc Service, opts Options) http.Handler {
-	a := &api{svc: svc, log: opts.Logger, timeout: opts.RequestTimeout, mux: http.NewServeMux()}
+	a := &api{svc: svc, watch: opts.Watch, log: opts.Logger, timeout: opts.RequestTimeout, mux: http.NewServeMux()}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -136,6 +139,7 @@ func New(svc Service, opts Options) http.Handler {
 	for pattern, h := range a.leaseRoutes() {
 		a.mux.Handle(pattern, a.handle(h))
 	}
+	a.mux.HandleFunc("GET /v1/watch", a.watchStream) // a stream: no request timeout
 	a.rawPut = a.handle(a.putRaw)
 	return a
 }

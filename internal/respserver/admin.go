@@ -151,6 +151,7 @@ func runQuit(c *conn, _ [][]byte) {
 // keys, RESP2, linearizable reads, no name.
 func runReset(c *conn, _ [][]byte) {
 	c.endMulti()
+	c.resetPubSub()
 	c.stale = false
 	_ = c.w.SetProtocol(2)
 	c.mu.Lock()
@@ -440,6 +441,7 @@ var configParams = [][2]string{
 	{"appendonly", "yes"},
 	{"databases", "1"},
 	{"maxmemory", "0"},
+	{"notify-keyspace-events", "KEA"}, // always: see pubsub.go
 	{"proto-max-bulk-len", strconv.Itoa(service.MaxValueSize)},
 	{"save", ""},
 }
@@ -463,6 +465,8 @@ func runConfig(c *conn, args [][]byte) {
 		}
 	case eqFold(sub, "resetstat") && len(args) == 2:
 		c.ok()
+	case eqFold(sub, "set") && len(args) == 4 && isConfigNotify(args[2]):
+		c.ok() // Cairn publishes every keyspace event whatever the setting
 	case eqFold(sub, "set"), eqFold(sub, "rewrite"):
 		c.w.Error("ERR CONFIG " + strings.ToUpper(string(sub)) + " is not supported by Cairn; configure the node with its flags")
 	default:

@@ -87,6 +87,7 @@ func init() {
 	register(queryCommands()...)
 	register(ttlCommands()...)
 	register(lockCommands()...)
+	register(pubsubCommands()...)
 }
 
 // Helpers for building ops.

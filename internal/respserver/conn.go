@@ -52,6 +52,8 @@ type conn struct {
 	dirty   bool     // a command was refused while queueing: EXEC aborts
 	queue   []queued // commands queued by MULTI
 	watches []watch  // keys WATCHed, with their mod revision at watch time
+
+	ps pubsubState // SUBSCRIBE/PSUBSCRIBE (pubsub.go)
 }
 
 type queued struct {
@@ -96,29 +98,48 @@ func (c *conn) serve() {
 // serveCommands is the read-execute-reply loop. Pipelined commands
 // overlap as pipeline.go describes; replies still go out in order.
 func (c *conn) serveCommands() {
-	defer c.drain() // a write in flight when the connection ends is still awaited
+	defer c.endPubSub()
+	defer func() { // a write in flight when the connection ends is still awaited
+		locked := c.lockWriter()
+		c.drain()
+		c.unlockWriter(locked)
+	}()
 	for {
 		if err := c.r.ReadCommand(&c.cmd); err != nil {
+			locked := c.lockWriter()
 			c.drain()
 			var pe *resp.ProtocolError
 			if errors.As(err, &pe) {
 				c.w.Error("ERR " + pe.Error())
 			}
 			c.w.Flush()
+			c.unlockWriter(locked)
 			return
 		}
-		c.execute(c.cmd.Args)
-		if c.quit {
-			c.w.Flush()
+		if !c.step() {
 			return
 		}
-		if c.r.Buffered() == 0 {
-			c.drain()
-			if err := c.w.Flush(); err != nil {
-				return
-			}
+		c.startPusher()
+	}
+}
+
+// step executes one command and flushes when nothing more is buffered.
+// It reports whether to go on. With a pub/sub pusher it holds the writer.
+func (c *conn) step() bool {
+	locked := c.lockWriter()
+	defer c.unlockWriter(locked)
+	c.execute(c.cmd.Args)
+	if c.quit {
+		c.w.Flush()
+		return false
+	}
+	if c.r.Buffered() == 0 {
+		c.drain()
+		if err := c.w.Flush(); err != nil {
+			return false
 		}
 	}
+	return true
 }
 
 // dispatch runs or queues one command.
@@ -131,6 +152,16 @@ func (c *conn) dispatch(args [][]byte) {
 	if !sp.arityOK(len(args)) {
 		c.refuse(errArity(sp.name))
 		return
+	}
+	if c.ps.sub != nil && c.subscribed() {
+		switch {
+		case !allowedSubscribed(sp.name):
+			c.refuse(errSubscribed(sp.name))
+			return
+		case sp.name == "ping":
+			c.pingSubscribed(args)
+			return
+		}
 	}
 	if c.multi && !sp.txnControl {
 		c.enqueue(sp, args)

@@ -94,7 +94,9 @@ func (cr *countingReader) Read(p []byte) (int, error) {
 
 // execute runs one command of a pipeline according to its class.
 func (c *conn) execute(args [][]byte) {
-	if sp := lookup(args[0]); sp != nil && !c.multi && sp.arityOK(len(args)) {
+	// A connection in RESP2 subscribe mode takes the plain path (dispatch
+	// applies the subscribe-mode rules).
+	if sp := lookup(args[0]); sp != nil && !c.multi && (c.ps.sub == nil || !c.subscribed()) && sp.arityOK(len(args)) {
 		switch sp.class {
 		case classWrite:
 			c.barrierOK = false

@@ -62,6 +62,8 @@ type Options struct {
 	// MaxScanCursors is how many SCAN cursors the server remembers (default
 	// 16384); the oldest are forgotten first.
 	MaxScanCursors int
+	// PubSub serves SUBSCRIBE, PUBLISH ... (pubsub.go); nil refuses them.
+	PubSub PubSub
 }
 
 func (o *Options) setDefaults() {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cairndb/cairn/internal/membership"
 	"github.com/cairndb/cairn/internal/transport"
+	"github.com/cairndb/cairn/internal/watch"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -56,6 +57,8 @@ type Config struct {
 	CatchUpEntries  uint64        // entries kept after compaction (default 5000)
 	RetainRevisions int64         // MVCC history kept (default 100000)
 	CompactInterval time.Duration // how often retention is enforced (default 1m)
+	// Watch configures the watch hub (queue bounds, progress interval).
+	Watch watch.Config
 }
 
 // SetDefaults fills unset fields.

@@ -24,6 +24,7 @@ import (
 	"github.com/cairndb/cairn/internal/statemachine"
 	"github.com/cairndb/cairn/internal/storage"
 	"github.com/cairndb/cairn/internal/transport"
+	"github.com/cairndb/cairn/internal/watch"
 	"go.etcd.io/raft/v3"
 	pb "go.etcd.io/raft/v3/raftpb"
 )
@@ -43,6 +44,7 @@ type Server struct {
 	tr      transport.Transport
 	node    *raftnode.Node
 	svc     *service.Service
+	hub     *watch.Hub
 	httpSrv *http.Server
 	httpLn  net.Listener
 	respSrv *respserver.Server
@@ -124,18 +126,22 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	s.hub = watch.NewHub(cfg.Watch)
 	s.svc = service.New(service.Config{
 		ID: ident.ID, Name: ident.Name, Logger: s.log.With("component", "service"),
 		RetainRevisions: cfg.RetainRevisions, CompactInterval: cfg.CompactInterval,
 		ElectionTimeout: cfg.TickInterval * time.Duration(cfg.ElectionTicks),
+		Hub:             s.hub,
 	})
 	if s.sm, err = statemachine.Open(s.db, 0, statemachine.Options{
 		OnResult:  s.svc.DeliverResult,
 		OnMembers: s.onMembers,
 		Logger:    s.log.With("component", "statemachine"),
+		Changes:   s.hub,
 	}); err != nil {
 		return nil, err
 	}
+	s.hub.SetSource(s.sm)
 
 	var bootstrap []raft.Peer
 	hasState := s.sm.AppliedIndex() > 0
@@ -197,7 +203,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			s.log.Error("http server stopped", "err", err)
 		}
 	}()
-	s.respSrv = respserver.New(s.svc, respserver.Options{Logger: s.log.With("component", "resp")})
+	s.respSrv = respserver.New(s.svc, respserver.Options{Logger: s.log.With("component", "resp"), PubSub: s.svc})
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -212,7 +218,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 
 // httpHandler is the HTTP API, plus /debug/pprof/ when enabled.
 func (s *Server) httpHandler() http.Handler {
-	api := httpapi.New(s.svc, httpapi.Options{Logger: s.log.With("component", "http")})
+	api := httpapi.New(s.svc, httpapi.Options{Logger: s.log.With("component", "http"), Watch: s.svc})
 	if !s.cfg.EnablePprof {
 		return api
 	}
@@ -284,6 +290,9 @@ func (s *Server) Stop() {
 // close stops whatever was started, in reverse order.
 func (s *Server) close() {
 	close(s.stopc)
+	if s.hub != nil {
+		s.hub.Close() // ends watch streams, so the HTTP shutdown need not wait for them
+	}
 	if s.respSrv != nil {
 		s.respSrv.Close()
 	} else if s.respLn != nil {

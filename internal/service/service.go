@@ -18,6 +18,7 @@ import (
 	"github.com/cairndb/cairn/internal/command"
 	"github.com/cairndb/cairn/internal/raftnode"
 	"github.com/cairndb/cairn/internal/statemachine"
+	"github.com/cairndb/cairn/internal/watch"
 )
 
 // Config configures a Service.
@@ -27,6 +28,8 @@ type Config struct {
 	Node         *raftnode.Node
 	StateMachine *statemachine.StateMachine
 	Logger       *slog.Logger
+	// Hub is the node's watch hub (watches, pub/sub); nil disables them.
+	Hub *watch.Hub
 
 	// RequestTimeout bounds a request whose context has no deadline
 	// (default 5s).

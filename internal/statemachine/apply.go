@@ -11,6 +11,7 @@ import (
 	"github.com/cairndb/cairn/internal/membership"
 	"github.com/cairndb/cairn/internal/raftnode"
 	"github.com/cairndb/cairn/internal/storage"
+	"github.com/cairndb/cairn/internal/watch"
 	pb "go.etcd.io/raft/v3/raftpb"
 )
 
@@ -36,6 +37,9 @@ type applier struct {
 	valBuf  []byte // encoded record
 	mutBuf  []byte // new value built by a mutate
 	idxBuf  []byte // lease namespace key (lease.go)
+
+	// Change collection for watches (changes.go).
+	chg changeCollector
 
 	// getLatest's output, kept here so the GetFunc callback is allocated
 	// once. got.value aliases gotVal.
@@ -77,10 +81,12 @@ func (a *applier) apply(entries []raftnode.Entry) error {
 	a.compacted = sm.compacted.Load()
 	startRev, startCompacted := a.rev, a.compacted
 	a.results = a.results[:0]
+	a.chg.begin(sm.opts.Changes)
 	defer func() {
 		a.batch.Reset()
 		clear(a.pending)
 		clear(a.results[:cap(a.results)]) // drop references to delivered results
+		a.chg.end(sm.opts.Changes, sm.revision.Load())
 	}()
 
 	var members []membership.Member
@@ -140,6 +146,7 @@ func (a *applier) apply(entries []raftnode.Entry) error {
 	if a.compacted != startCompacted {
 		sm.comp.wake()
 	}
+	a.chg.commit(sm.opts.Changes, a.rev)
 	if sm.opts.OnResult != nil {
 		for _, r := range a.results {
 			sm.opts.OnResult(r)
@@ -159,6 +166,7 @@ func (a *applier) applyProposal(index uint64, p []byte) error {
 		return nil
 	}
 	res := &command.Result{ID: req.ID}
+	a.chg.op = "" // writes get their default event names unless a mutate names them
 	switch {
 	case req.Put != nil:
 		err = a.applyPut(res, req.Put)
@@ -184,6 +192,8 @@ func (a *applier) applyProposal(index uint64, p []byte) error {
 		err = a.applyLock(res, req.Lock)
 	case req.Fence != nil:
 		err = a.applyFence(res, req.Fence)
+	case req.Publish != nil:
+		a.applyPublish(res, req.Publish)
 	default:
 		res.Err = command.ErrCodeInvalid
 	}
@@ -410,6 +420,14 @@ func (a *applier) putFull(p *command.PutRequest, vtype command.ValueType, exp, r
 	a.histBuf = storage.AppendHistoryKey(a.histBuf[:0], a.sm.group, p.Key, uint64(rev))
 	a.batch.Set(a.histBuf, a.valBuf)
 	a.reindex(p.Key, oldLease, oldExp, rec.lease, rec.expire)
+	a.recordChange(watch.Put, p.Key, rev)
+	if a.chg.collect {
+		var prev []byte
+		if found {
+			prev = a.got.value
+		}
+		a.chg.add(watch.Put, p.Key, p.Value, prev, found, rev)
+	}
 	return res, nil
 }
 
@@ -425,7 +443,7 @@ func (a *applier) delete(d *command.DeleteRequest, rev int64) (*command.DeleteRe
 		if d.PrevKV {
 			res.PrevKVs = []*command.KeyValue{a.got.keyValue(d.Key, false)}
 		}
-		if err := a.deleteKey(d.Key, rev); err != nil {
+		if err := a.deleteKey(d.Key, rev, watch.Delete); err != nil {
 			return nil, err
 		}
 		res.Deleted = 1
@@ -459,7 +477,7 @@ func (a *applier) delete(d *command.DeleteRequest, rev int64) (*command.DeleteRe
 		return nil, fmt.Errorf("statemachine: delete range: %w", err)
 	}
 	for _, k := range keys {
-		if err := a.deleteKey(k, rev); err != nil {
+		if err := a.deleteKey(k, rev, watch.Delete); err != nil {
 			return nil, err
 		}
 	}
@@ -468,17 +486,29 @@ func (a *applier) delete(d *command.DeleteRequest, rev int64) (*command.DeleteRe
 }
 
 // deleteKey removes the latest record of k and writes a tombstone version.
-// It reads the record first, to drop it from the lease and expiry indexes.
-func (a *applier) deleteKey(k []byte, rev int64) error {
+// cause is watch.Delete for a request's delete, watch.Expire when a lease
+// or TTL ran out: watchers and keyspace notifications see it. It reads the
+// record first, to drop it from the lease and expiry indexes and to give
+// watchers the previous value.
+func (a *applier) deleteKey(k []byte, rev int64, cause watch.EventType) error {
 	a.keyBuf = storage.AppendLatestKey(a.keyBuf[:0], a.sm.group, k)
-	if _, err := a.getLatest(a.keyBuf); err != nil {
+	found, err := a.getLatest(a.keyBuf)
+	if err != nil {
 		return err
+	}
+	if a.chg.collect {
+		var prev []byte
+		if found {
+			prev = a.chg.copy(a.got.value)
+		}
+		a.chg.add(cause, k, nil, prev, found, rev)
 	}
 	a.reindex(k, a.got.lease, a.got.expire, 0, 0)
 	a.setLatest(a.keyBuf, nil)
 	a.valBuf = appendRecord(a.valBuf[:0], &record{tombstone: true, mod: rev})
 	a.histBuf = storage.AppendHistoryKey(a.histBuf[:0], a.sm.group, k, uint64(rev))
 	a.batch.Set(a.histBuf, a.valBuf)
+	a.recordChange(cause, k, rev)
 	return nil
 }
 

@@ -229,6 +229,9 @@ func (c *compactor) step(p *compactPass) (finished bool, err error) {
 		return false, fmt.Errorf("statemachine: compaction: %w", err)
 	}
 	if finished {
+		// The change index below the horizon goes with the pass: watches
+		// from there are refused (ErrCompacted) since the horizon rose.
+		b.DeleteRange(storage.ChangeSpan(sm.group, 0, uint64(p.horizon)+1))
 		putInt64(b, sm.keys.compactDone, p.horizon)
 	}
 	if b.Empty() {

@@ -15,6 +15,9 @@
 //	HistoryKey(g, k, rev) -> record of the version written at rev, newest first;
 //	                         deletes write a tombstone record here
 //
+//	ChangeKey(g, rev, k)  -> event type (put, delete, expire): the change index,
+//	                         revision-ordered, read by watches (changes.go)
+//
 // A record (record.go) is kind (live or tombstone), create revision, mod
 // revision, version (writes since creation, 1 for a new key), lease, value.
 // Reads at the latest revision use the latest namespace: one Pebble Get for

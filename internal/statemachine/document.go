@@ -4,6 +4,7 @@ import (
 	"github.com/cairndb/cairn/internal/command"
 	"github.com/cairndb/cairn/internal/document"
 	"github.com/cairndb/cairn/internal/storage"
+	"github.com/cairndb/cairn/internal/watch"
 )
 
 // Document writes (command.DocRequest). Each reads the latest version of
@@ -51,7 +52,7 @@ func (a *applier) doc(m *command.DocRequest, rev int64) (*command.DocResult, err
 	switch {
 	case !res.Written:
 	case text == nil:
-		if err := a.deleteKey(m.Key, rev); err != nil {
+		if err := a.deleteKey(m.Key, rev, watch.Delete); err != nil {
 			return nil, err
 		}
 	default:

@@ -12,6 +12,7 @@ import (
 	"github.com/cairndb/cairn/internal/membership"
 	"github.com/cairndb/cairn/internal/raftnode"
 	"github.com/cairndb/cairn/internal/storage"
+	"github.com/cairndb/cairn/internal/watch"
 	"github.com/cockroachdb/datadriven"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	pb "go.etcd.io/raft/v3/raftpb"
@@ -32,6 +33,7 @@ type env struct {
 	entries []raftnode.Entry // every entry applied, for reapply
 	results []*command.Result
 	members [][]membership.Member // OnMembers calls
+	sink    ChangeSink            // Options.Changes, if set before open
 }
 
 func newEnv(t testing.TB) *env {
@@ -51,6 +53,7 @@ func (e *env) open() {
 		OnResult:         func(r *command.Result) { e.results = append(e.results, r) },
 		OnMembers:        func(m []membership.Member) { e.members = append(e.members, m) },
 		CompactBatchSize: 3, // exercise batch boundaries, including inside one key's versions
+		Changes:          e.sink,
 	})
 	if err != nil {
 		e.t.Fatal(err)
@@ -715,6 +718,12 @@ func dumpKV(t testing.TB, k, v []byte) string {
 		return fmt.Sprintf("latest %q: %s\n", k[9:], fmtRecord(&rec))
 	case storage.StateMachineSpans(testGroup)[3][0][0]: // leases
 		return dumpLease(k[9:], v)
+	case storage.StateMachineSpans(testGroup)[4][0][0]: // change index
+		rev, uk, err := storage.DecodeChangeKey(k)
+		if err != nil || len(v) != 1 {
+			t.Fatalf("change key %q value %q: %v", k, v, err)
+		}
+		return fmt.Sprintf("change @%d %q: %s\n", rev, uk, watch.EventType(v[0]))
 	default:
 		uk, rev, err := storage.DecodeHistoryKey(k)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cairndb/cairn/internal/command"
 	"github.com/cairndb/cairn/internal/storage"
+	"github.com/cairndb/cairn/internal/watch"
 )
 
 // Leases, per-key expiry and locks.
@@ -93,7 +94,7 @@ func (a *applier) reindex(k []byte, oldLease, oldExp, newLease, newExp int64) {
 // expireKey deletes k because its lease or its own expiry ran out. Every
 // expiry deletion goes through here (watch marks them as expiries).
 func (a *applier) expireKey(k []byte, rev int64) error {
-	return a.deleteKey(k, rev)
+	return a.deleteKey(k, rev, watch.Expire)
 }
 
 // leaseTTL reads lease id through the batch.
@@ -189,7 +190,7 @@ func (a *applier) applyLeaseRevoke(res *command.Result, r *command.LeaseRevokeRe
 		if r.Expired {
 			err = a.expireKey(k.key, rev)
 		} else {
-			err = a.deleteKey(k.key, rev)
+			err = a.deleteKey(k.key, rev, watch.Delete)
 		}
 		if err != nil {
 			return err
@@ -303,7 +304,7 @@ func (a *applier) expire(e *command.ExpireRequest, rev int64) (*command.ExpireRe
 		res.Done = true
 		if e.At <= e.Now {
 			res.Deleted = true
-			return res, true, a.deleteKey(e.Key, rev)
+			return res, true, a.deleteKey(e.Key, rev, watch.Delete) // as Redis: "del"
 		}
 		return res, true, a.rewriteExpiry(e.Key, e.At, rev)
 	case command.ExpirePersist:
@@ -338,6 +339,18 @@ func (a *applier) rewriteExpiry(k []byte, exp, rev int64) error {
 	a.histBuf = storage.AppendHistoryKey(a.histBuf[:0], a.sm.group, k, uint64(rev))
 	a.batch.Set(a.histBuf, a.valBuf)
 	a.reindex(k, rec.lease, oldExp, rec.lease, exp)
+	// A new version (same value, new expiry): watchers see a put, keyspace
+	// notifications an "expire" or "persist" event, as Redis sends.
+	a.recordChange(watch.Put, k, rev)
+	if a.chg.collect {
+		op := a.chg.op
+		a.chg.op = "expire"
+		if exp == 0 {
+			a.chg.op = "persist"
+		}
+		a.chg.add(watch.Put, k, rec.value, rec.value, true, rev)
+		a.chg.op = op
+	}
 	return nil
 }
 

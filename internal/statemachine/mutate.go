@@ -7,7 +7,20 @@ import (
 
 	"github.com/cairndb/cairn/internal/command"
 	"github.com/cairndb/cairn/internal/storage"
+	"github.com/cairndb/cairn/internal/watch"
 )
+
+// mutateEventNames are the Redis keyspace event names of the mutate ops
+// (RENAME names its two writes itself).
+var mutateEventNames = [...]string{
+	command.MutateSet:         "set",
+	command.MutateDelete:      "del",
+	command.MutateIncrBy:      "incrby",
+	command.MutateIncrByFloat: "incrbyfloat",
+	command.MutateAppend:      "append",
+	command.MutateSetRange:    "setrange",
+	command.MutateRename:      "rename_to",
+}
 
 // Read-modify-write operations (command.MutateRequest). Each reads the
 // latest version of its key through the indexed batch, so it sees the
@@ -63,6 +76,8 @@ func (a *applier) mutate(m *command.MutateRequest, rev int64) (*command.MutateRe
 	if err != nil {
 		return nil, err
 	}
+	a.chg.op = mutateEventNames[m.Op]
+	defer func() { a.chg.op = "" }()
 	res := &command.MutateResult{Existed: found}
 	old := a.got.value // valid until the next getLatest
 	lease, exp := a.got.lease, a.got.expire
@@ -89,7 +104,7 @@ func (a *applier) mutate(m *command.MutateRequest, rev int64) (*command.MutateRe
 
 	case command.MutateDelete:
 		if found {
-			if err := a.deleteKey(m.Key, rev); err != nil {
+			if err := a.deleteKey(m.Key, rev, watch.Delete); err != nil {
 				return nil, err
 			}
 			res.Written, res.Int = true, 1
@@ -177,9 +192,11 @@ func (a *applier) mutate(m *command.MutateRequest, rev int64) (*command.MutateRe
 		if m.NX && destFound {
 			return res, nil
 		}
-		if err := a.deleteKey(m.Key, rev); err != nil {
+		a.chg.op = "rename_from"
+		if err := a.deleteKey(m.Key, rev, watch.Delete); err != nil {
 			return nil, err
 		}
+		a.chg.op = "rename_to"
 		// The destination takes the source's value, type, lease and expiry,
 		// as Redis's RENAME moves the TTL with the value.
 		return res, a.mutateWriteTyped(res, m.Dest, a.mutBuf, vtype, lease, exp, rev)

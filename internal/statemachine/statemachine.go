@@ -50,6 +50,9 @@ type Options struct {
 	// LatestCacheBytes is the memory for cached latest records (see
 	// latestCache). 0 means the default, 32 MiB; negative disables it.
 	LatestCacheBytes int64
+	// Changes receives every committed change and published message (the
+	// node's watch hub); nil drops them. See changes.go.
+	Changes ChangeSink
 	// CompactBatchSize bounds the deletions (and, times 8, the versions
 	// examined) per compactor batch. Default 1024.
 	CompactBatchSize int
@@ -110,6 +113,9 @@ func Open(db *storage.DB, group uint64, opts Options) (*StateMachine, error) {
 		return nil, err
 	}
 	sm.ap.init(sm)
+	if opts.Changes != nil {
+		opts.Changes.Reset(sm.revision.Load())
+	}
 	sm.comp = newCompactor(sm)
 	go sm.comp.run()
 	return sm, nil
@@ -164,6 +170,9 @@ func (sm *StateMachine) Reload() error {
 		return err
 	}
 	sm.comp.resume()
+	if sm.opts.Changes != nil {
+		sm.opts.Changes.Reset(sm.revision.Load())
+	}
 	if sm.opts.OnMembers != nil {
 		sm.opts.OnMembers(sm.Members())
 	}

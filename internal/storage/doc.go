@@ -12,6 +12,7 @@
 //	0x03 group name             state machine meta: applied index, conf state, revisions (statemachine)
 //	0x04 group key              latest version of a user key (statemachine)
 //	0x05 group escaped(key) rev every version of a user key, newest first (statemachine)
+//	0x09 group rev key          the change index: what changed at each revision (statemachine, watch)
 //
 // Keys and values returned by Get are copies owned by the caller. Keys and
 // values returned by an Iter are valid until the next positioning call.

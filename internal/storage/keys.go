@@ -13,6 +13,7 @@ const (
 	nsLatest    byte = 0x04
 	nsHistory   byte = 0x05
 	nsLease     byte = 0x06 // leases, their key and lock indexes, per-key expiry index, lock queues
+	nsChanges   byte = 0x09 // revision-ordered change index (changes.go)
 )
 
 // Raft state kinds (the byte after the group in the nsRaftState namespace).
@@ -177,6 +178,7 @@ func StateMachineSpans(group uint64) [][2][]byte {
 		{groupPrefix(nsLatest, group, 0), groupPrefix(nsLatest, group+1, 0)},
 		{groupPrefix(nsHistory, group, 0), groupPrefix(nsHistory, group+1, 0)},
 		{groupPrefix(nsLease, group, 0), groupPrefix(nsLease, group+1, 0)},
+		{groupPrefix(nsChanges, group, 0), groupPrefix(nsChanges, group+1, 0)},
 	}
 }
 

@@ -27,6 +27,9 @@ type Options struct {
 	CompactEntries uint64        // raft log compaction threshold (default: server's)
 	CatchUpEntries uint64
 	Verbose        bool // log at debug level to the test log
+	// Configure, if set, adjusts every node's configuration before it
+	// starts (after the cluster's own settings).
+	Configure func(*server.Config)
 }
 
 // Cluster is a set of in-process nodes on one in-memory network.
@@ -109,6 +112,9 @@ func (c *Cluster) start(nd *Node, mod func(*server.Config)) {
 	}
 	if mod != nil {
 		mod(&cfg)
+	}
+	if c.opts.Configure != nil {
+		c.opts.Configure(&cfg)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

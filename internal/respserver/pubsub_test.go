@@ -1,0 +1,190 @@
+package respserver_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairndb/cairn/internal/testcluster"
+	"github.com/redis/go-redis/v9"
+)
+
+// TestPubSubAcrossNodes: PUBLISH on one node reaches subscribers on every
+// node, in order; keyspace notifications follow writes made on any node;
+// RESP2 and RESP3.
+func TestPubSubAcrossNodes(t *testing.T) {
+	c := testcluster.New(t, 3, testcluster.Options{})
+	for _, proto := range []int{2, 3} {
+		t.Run(fmt.Sprint("resp", proto), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			rdbs := clients(t, c, proto)
+			sub := rdbs[0].Subscribe(ctx, "news")
+			defer sub.Close()
+			if _, err := sub.Receive(ctx); err != nil { // the confirmation
+				t.Fatal(err)
+			}
+			psub := rdbs[1].PSubscribe(ctx, "__keyspace@0__:ps*", "__keyevent@0__:del")
+			defer psub.Close()
+			for range 2 {
+				if _, err := psub.Receive(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The publisher's node has no subscriber: 0 receivers there.
+			for i := range 5 {
+				eq(t, "PUBLISH receivers on a node without subscribers", must(rdbs[2].Publish(ctx, "news", fmt.Sprint("m", i)).Result()), int64(0))
+			}
+			eq(t, "PUBLISH receivers on the subscriber's node", must(rdbs[0].Publish(ctx, "news", "m5").Result()), int64(1))
+			for i := range 6 {
+				m := must(sub.ReceiveMessage(ctx))
+				eq(t, "message", m.Channel+"="+m.Payload, fmt.Sprintf("news=m%d", i))
+			}
+			key := fmt.Sprintf("ps%d", proto)
+			must(rdbs[2].Set(ctx, key, "1", 0).Result())
+			must(rdbs[0].IncrBy(ctx, key, 2).Result())
+			must(rdbs[2].Del(ctx, key).Result())
+			var got []string
+			for range 4 {
+				m := must(psub.ReceiveMessage(ctx))
+				got = append(got, m.Pattern+" "+m.Channel+" "+m.Payload)
+			}
+			want := []string{
+				"__keyspace@0__:ps* __keyspace@0__:" + key + " set",
+				"__keyspace@0__:ps* __keyspace@0__:" + key + " incrby",
+				"__keyspace@0__:ps* __keyspace@0__:" + key + " del",
+				"__keyevent@0__:del __keyevent@0__:del " + key,
+			}
+			eq(t, "keyspace notifications", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			// Unsubscribing stops delivery.
+			if err := sub.Unsubscribe(ctx, "news"); err != nil {
+				t.Fatal(err)
+			}
+			eq(t, "PUBLISH after UNSUBSCRIBE", must(rdbs[0].Publish(ctx, "news", "late").Result()), int64(0))
+		})
+	}
+}
+
+// TestSubscribeModeRESP2 checks the RESP2 subscribe-mode rules with a raw
+// connection: only (P)SUBSCRIBE, (P)UNSUBSCRIBE, PING, QUIT, RESET.
+func TestSubscribeModeRESP2(t *testing.T) {
+	c := testcluster.New(t, 1, testcluster.Options{})
+	nc, err := net.Dial("tcp", c.Running()[0].Server.RESPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(20 * time.Second))
+	r := bufio.NewReader(nc)
+	send := func(cmd string) {
+		t.Helper()
+		if _, err := fmt.Fprintf(nc, "%s\r\n", cmd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expect := func(lines ...string) {
+		t.Helper()
+		for _, want := range lines {
+			got, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("reading %q: %v", want, err)
+			}
+			if strings.TrimRight(got, "\r\n") != want {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+		}
+	}
+	send("SUBSCRIBE a b")
+	expect("*3", "$9", "subscribe", "$1", "a", ":1", "*3", "$9", "subscribe", "$1", "b", ":2")
+	send("GET x")
+	expect("-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+	send("PING")
+	expect("*2", "$4", "pong", "$0", "")
+	send("UNSUBSCRIBE")
+	expect("*3", "$11", "unsubscribe", "$1", "a", ":1", "*3", "$11", "unsubscribe", "$1", "b", ":0")
+	send("GET x") // out of subscribe mode (an inline GET of a missing key)
+	expect("-ERR key not found")
+	send("PSUBSCRIBE k*")
+	expect("*3", "$10", "psubscribe", "$2", "k*", ":1")
+	send("RESET")
+	expect("+RESET")
+	send("PING")
+	expect("+PONG")
+}
+
+// TestRedisCLIKeyspaceNotifications: redis-cli --csv psubscribe
+// '__keyspace@0__:*' on one node sees the writes another client makes on
+// another node.
+func TestRedisCLIKeyspaceNotifications(t *testing.T) {
+	cli, err := exec.LookPath("redis-cli")
+	if err != nil {
+		t.Skip("redis-cli not on PATH (apt-get install redis-tools); skipping the end-to-end check")
+	}
+	if testing.Short() {
+		t.Skip("end-to-end redis-cli test skipped with -short")
+	}
+	c := testcluster.New(t, 3, testcluster.Options{})
+	nodes := c.Running()
+	_, port, err := net.SplitHostPort(nodes[0].Server.RESPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, cli, "-h", "127.0.0.1", "-p", port, "--csv", "psubscribe", "__keyspace@0__:*")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	lines := make(chan string, 16)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	next := func() string {
+		t.Helper()
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("redis-cli exited")
+			}
+			return l
+		case <-ctx.Done():
+			t.Fatal("timed out waiting for redis-cli output")
+		}
+		return ""
+	}
+	// redis-cli prints the confirmation ("Reading messages..." goes to
+	// the terminal only).
+	for l := next(); !strings.Contains(l, `"psubscribe","__keyspace@0__:*",1`); l = next() {
+	}
+	other := redis.NewClient(&redis.Options{Addr: nodes[2].Server.RESPAddr(), Protocol: 2})
+	defer other.Close()
+	must(other.Set(ctx, "greeting", "hi", 0).Result())
+	must(other.Append(ctx, "greeting", "!").Result())
+	must(other.Del(ctx, "greeting").Result())
+	for _, want := range []string{
+		`"pmessage","__keyspace@0__:*","__keyspace@0__:greeting","set"`,
+		`"pmessage","__keyspace@0__:*","__keyspace@0__:greeting","append"`,
+		`"pmessage","__keyspace@0__:*","__keyspace@0__:greeting","del"`,
+	} {
+		if got := next(); got != want {
+			t.Fatalf("redis-cli printed %s, want %s", got, want)
+		}
+	}
+}
