@@ -27,6 +27,7 @@ import (
 //	               flags:byte(1=nx 2=xx)                                tag 6
 //	  lease ops, expire, lock, fence: see lease_encoding.go              tags 7..12
 //	  publish    = channel message                                      tag 13
+//	  undo       = see undo.go                                          tag 16
 //	  (none)     =                                                      tag 0
 //	compare      = key target:byte result:byte value int:varint
 //	op           = tag:byte (put | delete | range | mutate | doc | none)
@@ -125,6 +126,10 @@ func EncodeRequest(dst []byte, r *Request) []byte {
 		dst = binary.AppendUvarint(dst, r.ID)
 		dst = appendBytes(dst, r.Publish.Channel)
 		dst = appendBytes(dst, r.Publish.Message)
+	case r.Undo != nil:
+		dst = append(dst, tagUndo)
+		dst = binary.AppendUvarint(dst, r.ID)
+		dst = appendUndo(dst, r.Undo)
 	default:
 		if tag, ok := leaseRequestTag(r); ok {
 			dst = append(dst, tag)
@@ -292,6 +297,8 @@ func EncodeResult(dst []byte, r *Result) []byte {
 		tag = tagDoc
 	case r.Publish != nil:
 		tag = tagPublish
+	case r.Undo != nil:
+		tag = tagUndo
 	default:
 		tag = leaseResultTag(r)
 	}
@@ -317,6 +324,8 @@ func EncodeResult(dst []byte, r *Result) []byte {
 		dst = appendDocResult(dst, r.Doc)
 	case tagPublish:
 		dst = binary.AppendVarint(dst, r.Publish.Receivers)
+	case tagUndo:
+		dst = appendUndoResult(dst, r.Undo)
 	default:
 		dst = appendLeaseResult(dst, tag, r)
 	}
@@ -580,6 +589,15 @@ func DecodeRequest(b []byte) (*Request, error) {
 		a.p.Channel = d.bytes("publish channel")
 		a.p.Message = d.bytes("publish message")
 		r.Publish = &a.p
+	case tagUndo:
+		a := &struct {
+			r Request
+			u UndoRequest
+		}{}
+		r = &a.r
+		r.ID = d.uvarint("id")
+		d.undo(&a.u)
+		r.Undo = &a.u
 	case tagNone:
 		r = &Request{}
 		r.ID = d.uvarint("id")
@@ -771,6 +789,8 @@ func DecodeResult(b []byte) (*Result, error) {
 		d.leaseResult(tag, r)
 	case tagPublish:
 		r.Publish = &PublishResult{Receivers: d.varint("publish receivers")}
+	case tagUndo:
+		r.Undo = d.undoResult()
 	case tagNone:
 	default:
 		return nil, fmt.Errorf("command: unknown result tag %d: %w", tag, ErrCorrupt)

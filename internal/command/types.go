@@ -46,6 +46,7 @@ type Request struct {
 	Lock           *LockRequest
 	Fence          *FenceRequest
 	Publish        *PublishRequest
+	Undo           *UndoRequest
 }
 
 // PutRequest writes Value at Key.
@@ -150,6 +151,7 @@ type Result struct {
 	Lock   *LockResult
 
 	Publish *PublishResult
+	Undo    *UndoResult
 }
 
 // PublishRequest publishes Message on a pub/sub channel (Redis PUBLISH).

@@ -27,6 +27,12 @@ type applier struct {
 	compacted int64
 	results   []*command.Result
 
+	// changes counts change-index entries written (recordChange); redo is
+	// the redo stack (undo.go), read from the store once per Open/Reload.
+	changes    uint64
+	redo       []undoPair
+	redoLoaded bool
+
 	// pending holds the latest records written by the current Apply call
 	// (nil: deleted), by latest key: they shadow the latest cache until the
 	// batch commits and they are moved into it.
@@ -167,6 +173,7 @@ func (a *applier) applyProposal(index uint64, p []byte) error {
 	}
 	res := &command.Result{ID: req.ID}
 	a.chg.op = "" // writes get their default event names unless a mutate names them
+	changesBefore := a.changes
 	switch {
 	case req.Put != nil:
 		err = a.applyPut(res, req.Put)
@@ -194,8 +201,13 @@ func (a *applier) applyProposal(index uint64, p []byte) error {
 		err = a.applyFence(res, req.Fence)
 	case req.Publish != nil:
 		a.applyPublish(res, req.Publish)
+	case req.Undo != nil:
+		err = a.applyUndo(res, req.Undo)
 	default:
 		res.Err = command.ErrCodeInvalid
+	}
+	if err == nil && req.Undo == nil && a.changes != changesBefore {
+		err = a.clearRedo() // a new change: nothing to redo any more
 	}
 	if err != nil {
 		return err

@@ -141,6 +141,7 @@ func (c *changeCollector) canonical() {
 
 // recordChange writes the change index entry of a write of key at rev.
 func (a *applier) recordChange(t watch.EventType, key []byte, rev int64) {
+	a.changes++
 	a.chg.idxBuf = storage.AppendChangeKey(a.chg.idxBuf[:0], a.sm.group, uint64(rev), key)
 	a.chg.typBuf[0] = byte(t)
 	a.batch.Set(a.chg.idxBuf, a.chg.typBuf[:])

@@ -1,6 +1,7 @@
 package statemachine
 
 import (
+	"encoding/binary"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -101,7 +102,7 @@ func (e *env) entry(reqs ...*command.Request) raftnode.Entry {
 func (e *env) handle(t *testing.T, d *datadriven.TestData) string {
 	e.t = t
 	switch d.Cmd {
-	case "put", "delete", "txn", "compact", "noop", "empty", "mutate":
+	case "put", "delete", "txn", "compact", "noop", "empty", "mutate", "undo", "redo":
 		req, err := parseRequest(d.Cmd, d.CmdArgs, d.Input)
 		if err != nil {
 			d.Fatalf(t, "%v", err)
@@ -334,6 +335,8 @@ func parseRequest(cmd string, args []datadriven.CmdArg, input string) (*command.
 		return nil, nil
 	case "empty":
 		return &command.Request{}, nil
+	case "undo", "redo":
+		return &command.Request{Undo: &command.UndoRequest{Redo: cmd == "redo"}}, nil
 	case "compact":
 		rev, err := strconv.ParseInt(args[0].Key, 10, 64)
 		return &command.Request{Compact: &command.CompactRequest{Revision: rev}}, err
@@ -637,6 +640,12 @@ func fmtResults(rs []*command.Result) string {
 			b.WriteString(" delete " + fmtDelete(r.Delete, ""))
 		case r.Mutate != nil:
 			b.WriteString(" " + fmtMutate(r.Mutate))
+		case r.Undo != nil:
+			fmt.Fprintf(&b, " undo target=%d keys=%d", r.Undo.Target, r.Undo.Keys)
+			if r.Undo.ConflictKey != nil {
+				fmt.Fprintf(&b, " conflict=%q", r.Undo.ConflictKey)
+			}
+			b.WriteString("\n")
 		case r.Txn != nil:
 			fmt.Fprintf(&b, " txn succeeded=%t\n", r.Txn.Succeeded)
 			for i, op := range r.Txn.Results {
@@ -718,6 +727,16 @@ func dumpKV(t testing.TB, k, v []byte) string {
 		return fmt.Sprintf("latest %q: %s\n", k[9:], fmtRecord(&rec))
 	case storage.StateMachineSpans(testGroup)[3][0][0]: // leases
 		return dumpLease(k[9:], v)
+	case storage.StateMachineSpans(testGroup)[5][0][0]: // undo marks and redo stack
+		kind, rev, err := storage.DecodeUndoKey(k)
+		if err != nil {
+			t.Fatalf("undo key %q: %v", k, err)
+		}
+		if kind == storage.UndoStack {
+			return fmt.Sprintf("undo redo-stack %x\n", v)
+		}
+		n, _ := binary.Varint(v)
+		return fmt.Sprintf("undo %c @%d: %d\n", kind, rev, n)
 	case storage.StateMachineSpans(testGroup)[4][0][0]: // change index
 		rev, uk, err := storage.DecodeChangeKey(k)
 		if err != nil || len(v) != 1 {

@@ -166,6 +166,7 @@ func (sm *StateMachine) load() error {
 // was committed, resumes the compactor, and calls OnMembers.
 func (sm *StateMachine) Reload() error {
 	sm.cache.invalidateAll() // the restored data replaced every record
+	sm.ap.redoLoaded = false // and the redo stack
 	if err := sm.load(); err != nil {
 		return err
 	}

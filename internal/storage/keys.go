@@ -14,6 +14,7 @@ const (
 	nsHistory   byte = 0x05
 	nsLease     byte = 0x06 // leases, their key and lock indexes, per-key expiry index, lock queues
 	nsChanges   byte = 0x09 // revision-ordered change index (changes.go)
+	nsUndo      byte = 0x0A // undo/redo marks and the redo stack (undo.go)
 )
 
 // Raft state kinds (the byte after the group in the nsRaftState namespace).
@@ -179,6 +180,7 @@ func StateMachineSpans(group uint64) [][2][]byte {
 		{groupPrefix(nsHistory, group, 0), groupPrefix(nsHistory, group+1, 0)},
 		{groupPrefix(nsLease, group, 0), groupPrefix(nsLease, group+1, 0)},
 		{groupPrefix(nsChanges, group, 0), groupPrefix(nsChanges, group+1, 0)},
+		{groupPrefix(nsUndo, group, 0), groupPrefix(nsUndo, group+1, 0)},
 	}
 }
 
