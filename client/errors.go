@@ -59,6 +59,9 @@ var (
 	ErrLeaseExists   = errors.New("cairn: lease already exists")
 	ErrFenced        = errors.New("cairn: fencing token is not the lock holder's")
 	ErrLockBusy      = errors.New("cairn: lock is held by another session")
+	ErrNothingToUndo = errors.New("cairn: nothing to undo")
+	ErrNothingToRedo = errors.New("cairn: nothing to redo")
+	ErrUndoConflict  = errors.New("cairn: undo conflict: a key to restore was changed since")
 	ErrNotSupported  = errors.New("cairn: not supported")
 )
 
@@ -97,6 +100,9 @@ var codeErrors = map[string]error{
 	"lease_exists":      ErrLeaseExists,
 	"fenced":            ErrFenced,
 	"lock_busy":         ErrLockBusy,
+	"nothing_to_undo":   ErrNothingToUndo,
+	"nothing_to_redo":   ErrNothingToRedo,
+	"undo_conflict":     ErrUndoConflict,
 	"not_supported":     ErrNotSupported,
 }
 

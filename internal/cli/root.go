@@ -109,6 +109,8 @@ cluster over its HTTP API (--endpoints, or $CAIRN_ENDPOINTS) and runs a node
 		e.newDocCmd(),
 		e.newQueryCmd(),
 		e.newShellCmd(),
+		e.newUndoCmd(),
+		e.newRedoCmd(),
 		e.newLockCmd(),
 		e.newWatchCmd(),
 		e.newClusterCmd(),

@@ -66,6 +66,9 @@ type Service interface {
 	Ready(ctx context.Context) error
 	// Query runs a Starlark script (package query).
 	Query(ctx context.Context, script string, o qry.Options) (*qry.Result, error)
+	// Undo reverts the newest change not undone yet; with redo, re-applies
+	// the most recently undone one.
+	Undo(ctx context.Context, redo bool) (*service.UndoResult, error)
 }
 
 // DefaultRequestTimeout bounds every request when Options.RequestTimeout
@@ -124,6 +127,8 @@ func New(svc Service, opts Options) http.Handler {
 		{"DELETE /v1/doc/{key...}", a.deleteDoc},
 		{"POST /v1/doc/{key...}", a.postDoc},
 		{"POST /v1/query", a.query},
+		{"POST /v1/undo", a.undo},
+		{"POST /v1/redo", a.redo},
 		{"GET /v1/cluster/members", a.listMembers},
 		{"POST /v1/cluster/members", a.addMember},
 		{"DELETE /v1/cluster/members/{id}", a.removeMember},

@@ -61,6 +61,8 @@ func errorReply(err error) string {
 		return "FENCED " + err.Error()
 	case errors.Is(err, service.ErrLockBusy):
 		return "LOCKED " + err.Error()
+	case errors.Is(err, service.ErrUndoConflict):
+		return "CONFLICT " + err.Error()
 	}
 	return "ERR " + err.Error()
 }

@@ -51,3 +51,15 @@ func compactedErr(err error) error {
 	}
 	return err
 }
+
+// Undo applies a real UndoRequest to the fake's state machine.
+func (f *fakeService) Undo(ctx context.Context, redo bool) (*service.UndoResult, error) {
+	if err := f.failure(); err != nil {
+		return nil, err
+	}
+	res, err := f.propose(&command.Request{Undo: &command.UndoRequest{Redo: redo}})
+	if err != nil {
+		return nil, err
+	}
+	return service.UndoOutcome(res)
+}

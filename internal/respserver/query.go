@@ -12,7 +12,28 @@ func queryCommands() []*spec {
 		{name: "cairn.query", arity: -2, flags: []string{"noscript"},
 			summary: "CAIRN.QUERY script [WRITE] [STALE] [REVISION rev]: runs a Starlark script (docs/QUERY.md) and returns its value as JSON.",
 			run:     runQuery},
+		{name: "cairn.undo", arity: 1, flags: []string{"write"},
+			summary: "CAIRN.UNDO: reverts the newest change not undone yet (cluster-wide; docs/QUERY.md); replies [revision, undone revision, keys].",
+			run:     func(c *conn, _ [][]byte) { runUndo(c, false) }},
+		{name: "cairn.redo", arity: 1, flags: []string{"write"},
+			summary: "CAIRN.REDO: re-applies the most recently undone change; replies [revision, redone revision, keys].",
+			run:     func(c *conn, _ [][]byte) { runUndo(c, true) }},
 	}
+}
+
+// runUndo: CAIRN.UNDO / CAIRN.REDO. The reply is an array of the
+// revision of the undo's own write, the revision undone (redone), and the
+// number of keys restored.
+func runUndo(c *conn, redo bool) {
+	res, err := c.srv.svc.Undo(c.ctx, redo)
+	if err != nil {
+		c.replyErr(err)
+		return
+	}
+	c.w.ArrayLen(3)
+	c.w.Int(res.Revision)
+	c.w.Int(res.Target)
+	c.w.Int(res.Keys)
 }
 
 // runQuery: CAIRN.QUERY script [WRITE] [STALE] [REVISION rev]. The reply

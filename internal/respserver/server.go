@@ -37,6 +37,9 @@ type Service interface {
 	ReadBarrier(ctx context.Context, o service.ReadOptions) error
 	// Query runs a Starlark script (CAIRN.QUERY).
 	Query(ctx context.Context, script string, o query.Options) (*query.Result, error)
+	// Undo reverts the newest change not undone yet; with redo, re-applies
+	// the most recently undone one.
+	Undo(ctx context.Context, redo bool) (*service.UndoResult, error)
 }
 
 var _ Service = (*service.Service)(nil)

@@ -34,6 +34,11 @@ var (
 	ErrNaNOrInf   = errors.New("increment would produce NaN or Infinity")
 	ErrNoSuchKey  = errors.New("no such key")
 
+	// Undo and redo (undo.go).
+	ErrNothingToUndo = errors.New("nothing to undo")
+	ErrNothingToRedo = errors.New("nothing to redo")
+	ErrUndoConflict  = errors.New("undo conflict: a key to restore was changed since")
+
 	// Errors of leases and locks.
 	ErrLeaseNotFound = errors.New("lease not found")
 	ErrLeaseExists   = errors.New("lease already exists")

@@ -55,8 +55,7 @@ func startThreeNodes(t *testing.T) []string {
 }
 
 // shellSession is the session of issue #7: each input line and what the
-// shell prints for it ("" for a statement). The undo/redo lines are left
-// out until undo lands; they go where the comments say.
+// shell prints for it ("" for a statement).
 var shellSession = []struct{ in, out string }{
 	{"db", "{}"},
 	{"db['x'] = 3", ""},
@@ -64,9 +63,9 @@ var shellSession = []struct{ in, out string }{
 	{"db['l'] = range(10)", ""},
 	{"db", `{"x": 3, "l": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]}`},
 	{"db['l'][4] = ['a', 'b', 'c']", ""},
-	// {"db.undo()", ""},
-	// {"db", `{"x": 3, "l": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]}`},
-	// {"db.undo()", ""}, {"db.redo()", ""}, {"db.redo()", ""},
+	{"db.undo()", ""},
+	{"db", `{"x": 3, "l": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]}`},
+	{"db.undo()", ""}, {"db.redo()", ""}, {"db.redo()", ""},
 	{"db", `{"x": 3, "l": [0, 1, 2, 3, ["a", "b", "c"], 5, 6, 7, 8, 9]}`},
 	{"[v for v in db['l'][4]]", `["a", "b", "c"]`},
 	{"[k for k in db]", `["x", "l"]`},

@@ -46,3 +46,12 @@ func (q queryStore) Keys(ctx context.Context, start, end []byte, rev int64, limi
 func (q queryStore) Commit(ctx context.Context, txn *command.TxnRequest) (*command.Result, error) {
 	return q.s.Txn(ctx, txn)
 }
+
+// Undo implements httpapi.Service. The fake keeps no change history: undo
+// and redo are tested against real nodes (internal/testcluster).
+func (s *Service) Undo(ctx context.Context, redo bool) (*service.UndoResult, error) {
+	if redo {
+		return nil, service.ErrNothingToRedo
+	}
+	return nil, service.ErrNothingToUndo
+}
