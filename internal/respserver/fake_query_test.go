@@ -58,8 +58,19 @@ func (f *fakeService) Undo(ctx context.Context, redo bool) (*service.UndoResult,
 		return nil, err
 	}
 	res, err := f.propose(&command.Request{Undo: &command.UndoRequest{Redo: redo}})
-	if err != nil {
-		return nil, err
+	if res != nil {
+		return service.UndoOutcome(res)
 	}
-	return service.UndoOutcome(res)
+	return nil, err
+}
+
+// Undo and Redo make the fake's query store a query.Undoer.
+func (q fakeQueryStore) Undo(ctx context.Context) error {
+	_, err := q.f.Undo(ctx, false)
+	return err
+}
+
+func (q fakeQueryStore) Redo(ctx context.Context) error {
+	_, err := q.f.Undo(ctx, true)
+	return err
 }

@@ -21,10 +21,10 @@ type UndoResult struct {
 // history). See docs/QUERY.md.
 func (s *Service) Undo(ctx context.Context, redo bool) (*UndoResult, error) {
 	res, err := s.propose(ctx, &command.Request{Undo: &command.UndoRequest{Redo: redo}})
-	if err != nil {
-		return nil, err
+	if res != nil { // applied: its error code is translated here, with the key
+		return UndoOutcome(res)
 	}
-	return UndoOutcome(res)
+	return nil, err
 }
 
 // UndoOutcome translates the state machine's result of an UndoRequest.
