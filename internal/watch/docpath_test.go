@@ -3,6 +3,7 @@ package watch
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/cairndb/cairn/internal/command"
@@ -147,4 +148,33 @@ func FuzzPathFilter(f *testing.F) {
 		}
 		flt(ev)
 	})
+}
+
+// BenchmarkPathFilter: one change of a ~2 KiB document.
+func BenchmarkPathFilter(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"users":[`)
+	for i := range 30 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"id":%d,"name":"user %d","tags":["a","b"],"score":%d.5}`, i, i, i)
+	}
+	sb.WriteString(`],"meta":{"v":1}}`)
+	prev := sb.String()
+	next := strings.Replace(prev, `"v":1`, `"v":2`, 1)
+	for _, path := range []string{"$.meta.v", "$..score"} {
+		b.Run(path, func(b *testing.B) {
+			f, err := PathFilter(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ev := event(doc(prev), doc(next))
+			b.SetBytes(int64(len(prev)))
+			b.ReportAllocs()
+			for b.Loop() {
+				f(ev)
+			}
+		})
+	}
 }
