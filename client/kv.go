@@ -55,6 +55,7 @@ type op struct {
 	countOnly bool
 	lease     int64
 	progress  time.Duration // Watch: progress notification interval
+	path      string        // Watch: JSON path inside the document key
 }
 
 // OpOption modifies an operation. Options that do not apply to an

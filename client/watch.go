@@ -40,6 +40,15 @@ func (ev *Event) IsProgress() bool { return ev.Type == "progress" }
 // each d without events (default: the server's, 5s).
 func WithProgressInterval(d time.Duration) OpOption { return func(o *op) { o.progress = d } }
 
+// WithPath makes Watch deliver only the changes of the document key that
+// change what path selects in it: a change at or below the path, the key
+// created or deleted, or its type changed, when the selected value
+// appears or disappears. The path is in any spelling the document
+// commands accept ("$.a.b", ".a.b", "/a/b"); a JSONPath selects the list
+// of its matches. It cannot be combined with WithPrefix. Events carry the
+// whole new document, and the previous one with WithPrevKV.
+func WithPath(path string) OpOption { return func(o *op) { o.path = path } }
+
 // Watch streams the changes to key (with WithPrefix, to every key under
 // it) in revision order, each exactly once. Without WithRevision it
 // starts with the changes after the current revision; WithRevision(r)
@@ -137,6 +146,9 @@ func (w *watchStream) stream(ctx context.Context, endpoint string) (progressed b
 	q.Set("encoding", "base64")
 	setBool(q, "prefix", w.o.prefix)
 	setBool(q, "prev_value", w.o.prevKV)
+	if w.o.path != "" {
+		q.Set("path", w.o.path)
+	}
 	setInt(q, "start_revision", w.pos.rev)
 	progress := w.o.progress
 	if progress > 0 {

@@ -13,12 +13,15 @@ func (e *env) newWatchCmd() *cobra.Command {
 	var (
 		prefix, prevKV, progress bool
 		rev, count               int64
+		path                     string
 	)
 	cmd := &cobra.Command{
 		Use:   "watch <key>",
-		Short: "Print the changes to a key, or to every key with a prefix",
+		Short: "Print the changes to a key, to every key with a prefix, or to a JSON path in a document",
 		Long: `Print every change to <key> (with --prefix, to every key starting with it)
-as it commits, in revision order, until interrupted. With --rev, replay the
+as it commits, in revision order, until interrupted. With --path, only the
+changes of the document at <key> that change what the JSON path selects
+(at or below it) are printed. With --rev, replay the
 changes from that revision first. Each change prints as etcdctl does: the type
 (PUT, DELETE, EXPIRE), the key, and for a put the value; --prev-kv adds the
 previous value. --json prints one JSON object per change instead. If the node
@@ -36,6 +39,12 @@ lost or repeated.`,
 			}
 			if prevKV {
 				opts = append(opts, client.WithPrevKV())
+			}
+			if path != "" {
+				if prefix {
+					return fmt.Errorf("--path watches one document key: it cannot be combined with --prefix")
+				}
+				opts = append(opts, client.WithPath(path))
 			}
 			ctx := cmd.Context()
 			n := int64(0)
@@ -61,6 +70,7 @@ lost or repeated.`,
 	f := cmd.Flags()
 	f.BoolVar(&prefix, "prefix", false, "watch every key with <key> as a prefix")
 	f.Int64Var(&rev, "rev", 0, "start at this revision, replaying history (0: from now)")
+	f.StringVar(&path, "path", "", "watch a JSON path inside the document at <key> ($.a.b, .a.b or /a/b)")
 	f.BoolVar(&prevKV, "prev-kv", false, "print the previous value of each change")
 	f.BoolVar(&progress, "progress", false, "print progress notifications (PROGRESS <revision>) when idle")
 	f.Int64Var(&count, "count", 0, "exit after this many changes (0: run until interrupted)")

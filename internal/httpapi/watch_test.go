@@ -116,8 +116,8 @@ func TestWatchHTTP(t *testing.T) {
 	}
 	resp, r = open(base + "&path=$.a")
 	body, _ = io.ReadAll(r)
-	if resp.StatusCode != http.StatusNotImplemented || !strings.Contains(string(body), "not_supported") {
-		t.Fatalf("path: %d %s", resp.StatusCode, body)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "cannot be combined with a prefix") {
+		t.Fatalf("prefix and path: %d %s", resp.StatusCode, body)
 	}
 	resp, r = open(base + "&bogus=1")
 	body, _ = io.ReadAll(r)

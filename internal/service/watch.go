@@ -6,16 +6,19 @@ import (
 	"fmt"
 
 	"github.com/cairndb/cairn/internal/command"
+	"github.com/cairndb/cairn/internal/document"
 	"github.com/cairndb/cairn/internal/watch"
 )
 
-// ErrUnsupported: a request the node understands but cannot serve yet
-// (a watch on a JSON path inside a document).
+// ErrUnsupported: a request the node understands but cannot serve (a
+// watch on a node built without a watch hub).
 var ErrUnsupported = errors.New("not supported yet")
 
-// WatchRequest selects what a watch delivers (see watch.Request). Path, a
-// JSON path inside a document key, is reserved: it fails with
-// ErrUnsupported until documents land.
+// WatchRequest selects what a watch delivers (see watch.Request). Path,
+// if set, is a JSON path inside the document at Key (any spelling package
+// document accepts): the watch then delivers only the changes of Key that
+// change what the path selects (watch.PathFilter). A path watch is on one
+// key, not a prefix, and replaces Request.Filter.
 type WatchRequest struct {
 	watch.Request
 	Path string
@@ -34,7 +37,11 @@ func (s *Service) Watch(ctx context.Context, r WatchRequest) (*watch.Watcher, er
 		return nil, fmt.Errorf("%w: this node has no watch hub", ErrUnsupported)
 	}
 	if r.Path != "" {
-		return nil, fmt.Errorf("%w: watching a JSON path inside a document", ErrUnsupported)
+		f, err := pathFilter(r.Prefix, r.Path)
+		if err != nil {
+			return nil, err
+		}
+		r.Filter = f
 	}
 	if !r.Prefix {
 		if err := validateKey(r.Key); err != nil {
@@ -62,6 +69,21 @@ func (s *Service) Watch(ctx context.Context, r WatchRequest) (*watch.Watcher, er
 		return nil, TranslateWatchErr(err)
 	}
 	return w, nil
+}
+
+// pathFilter builds the filter of a watch on a JSON path.
+func pathFilter(prefix bool, path string) (func(*watch.Event) bool, error) {
+	if prefix {
+		return nil, fmt.Errorf("%w: a path watch selects one document key; it cannot be combined with a prefix", ErrInvalid)
+	}
+	if len(path) > document.MaxPathLen {
+		return nil, fmt.Errorf("%w: path of %d bytes, limit %d", ErrInvalid, len(path), document.MaxPathLen)
+	}
+	f, err := watch.PathFilter(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: path: %w", ErrInvalid, err)
+	}
+	return f, nil
 }
 
 // TranslateWatchErr maps the watch package's errors onto the service's

@@ -435,10 +435,11 @@ func (a *applier) putFull(p *command.PutRequest, vtype command.ValueType, exp, r
 	a.recordChange(watch.Put, p.Key, rev)
 	if a.chg.collect {
 		var prev []byte
+		var ptype command.ValueType
 		if found {
-			prev = a.got.value
+			prev, ptype = a.got.value, a.got.vtype
 		}
-		a.chg.add(watch.Put, p.Key, p.Value, prev, found, rev)
+		a.chg.add(watch.Put, p.Key, p.Value, vtype, prev, ptype, found, rev)
 	}
 	return res, nil
 }
@@ -510,10 +511,11 @@ func (a *applier) deleteKey(k []byte, rev int64, cause watch.EventType) error {
 	}
 	if a.chg.collect {
 		var prev []byte
+		var ptype command.ValueType
 		if found {
-			prev = a.chg.copy(a.got.value)
+			prev, ptype = a.chg.copy(a.got.value), a.got.vtype
 		}
-		a.chg.add(cause, k, nil, prev, found, rev)
+		a.chg.add(cause, k, nil, 0, prev, ptype, found, rev)
 	}
 	a.reindex(k, a.got.lease, a.got.expire, 0, 0)
 	a.setLatest(a.keyBuf, nil)

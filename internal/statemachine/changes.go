@@ -109,10 +109,11 @@ func (c *changeCollector) copy(b []byte) []byte {
 }
 
 // add collects one change.
-func (c *changeCollector) add(t watch.EventType, key, value, prev []byte, prevExists bool, rev int64) {
-	ev := watch.Event{Revision: rev, Type: t, Key: c.copy(key), Value: c.copy(value), PrevExists: prevExists, Op: c.op}
+// vtype and ptype are the value types of value and prev.
+func (c *changeCollector) add(t watch.EventType, key, value []byte, vtype command.ValueType, prev []byte, ptype command.ValueType, prevExists bool, rev int64) {
+	ev := watch.Event{Revision: rev, Type: t, Key: c.copy(key), Value: c.copy(value), ValueType: vtype, PrevExists: prevExists, Op: c.op}
 	if prevExists {
-		ev.PrevValue = c.copy(prev)
+		ev.PrevValue, ev.PrevType = c.copy(prev), ptype
 	}
 	c.events = append(c.events, ev)
 }
@@ -129,7 +130,7 @@ func (c *changeCollector) canonical() {
 	for i := range c.events {
 		ev := c.events[i]
 		if n := len(out); n > 0 && cmpEvent(out[n-1], ev) == 0 {
-			ev.PrevValue, ev.PrevExists = out[n-1].PrevValue, out[n-1].PrevExists
+			ev.PrevValue, ev.PrevType, ev.PrevExists = out[n-1].PrevValue, out[n-1].PrevType, out[n-1].PrevExists
 			out[n-1] = ev
 			continue
 		}
@@ -235,7 +236,7 @@ func readVersions(hist *storage.Iter, histKey []byte, ev *watch.Event, prev bool
 		return err
 	}
 	if ev.Type == watch.Put {
-		ev.Value = append([]byte(nil), r.value...)
+		ev.Value, ev.ValueType = append([]byte(nil), r.value...), r.vtype
 	}
 	if !prev {
 		return nil
@@ -248,7 +249,7 @@ func readVersions(hist *storage.Iter, histKey []byte, ev *watch.Event, prev bool
 		return err
 	}
 	if !r.tombstone {
-		ev.PrevValue, ev.PrevExists = append([]byte{}, r.value...), true
+		ev.PrevValue, ev.PrevType, ev.PrevExists = append([]byte{}, r.value...), r.vtype, true
 	}
 	return nil
 }

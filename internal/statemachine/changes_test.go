@@ -91,6 +91,13 @@ func changeRequest(rng *rand.Rand, rev int64) *command.Request {
 		}}}
 	case 2:
 		return &command.Request{Publish: &command.PublishRequest{Channel: []byte("ch"), Message: fmt.Appendf(nil, "m%d", rev)}}
+	case 3:
+		// Documents, and plain bytes over them: events carry the types.
+		key := [][]byte{[]byte("x"), []byte("y"), k()}[rng.IntN(3)]
+		if rng.IntN(4) == 0 {
+			return &command.Request{Put: &command.PutRequest{Key: key, Value: []byte("plain")}}
+		}
+		return &command.Request{Doc: &command.DocRequest{Op: command.DocSet, Key: key, Path: []byte("$"), Values: [][]byte{fmt.Appendf(nil, `{"n":%d}`, rng.IntN(3))}}}
 	}
 	for {
 		if r := randomRequest(rng, rev); r.Compact == nil {
@@ -154,20 +161,30 @@ func TestChangesLiveMatchReplay(t *testing.T) {
 			if len(replay) < 50 {
 				t.Fatalf("only %d events: the test exercises too little", len(replay))
 			}
+			docs := 0
+			for _, ev := range replay {
+				if ev.ValueType == command.TypeDocument {
+					docs++
+				}
+			}
+			if docs == 0 {
+				t.Fatal("no document event: the test exercises too little")
+			}
 		})
 	}
 }
 
 func diffEvent(live, replay *watch.Event) string {
 	if live.Revision != replay.Revision || live.Type != replay.Type || !bytes.Equal(live.Key, replay.Key) ||
-		!bytes.Equal(live.Value, replay.Value) || live.PrevExists != replay.PrevExists || !bytes.Equal(live.PrevValue, replay.PrevValue) {
+		!bytes.Equal(live.Value, replay.Value) || live.PrevExists != replay.PrevExists || !bytes.Equal(live.PrevValue, replay.PrevValue) ||
+		live.ValueType != replay.ValueType || live.PrevExists && live.PrevType != replay.PrevType {
 		return fmt.Sprintf("live %s, replay %s", fmtEvent(live), fmtEvent(replay))
 	}
 	return ""
 }
 
 func fmtEvent(ev *watch.Event) string {
-	return fmt.Sprintf("%d %s %q=%q prev(%v)=%q op=%s", ev.Revision, ev.Type, ev.Key, ev.Value, ev.PrevExists, ev.PrevValue, ev.OpName())
+	return fmt.Sprintf("%d %s %q=%q/%d prev(%v)=%q/%d op=%s", ev.Revision, ev.Type, ev.Key, ev.Value, ev.ValueType, ev.PrevExists, ev.PrevValue, ev.PrevType, ev.OpName())
 }
 
 func TestChangesCompacted(t *testing.T) {

@@ -348,7 +348,7 @@ func (a *applier) rewriteExpiry(k []byte, exp, rev int64) error {
 		if exp == 0 {
 			a.chg.op = "persist"
 		}
-		a.chg.add(watch.Put, k, rec.value, rec.value, true, rev)
+		a.chg.add(watch.Put, k, rec.value, rec.vtype, rec.value, rec.vtype, true, rev)
 		a.chg.op = op
 	}
 	return nil

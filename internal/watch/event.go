@@ -3,6 +3,8 @@ package watch
 import (
 	"errors"
 	"fmt"
+
+	"github.com/cairndb/cairn/internal/command"
 )
 
 // EventType says what happened to a key. The values of Put, Delete and
@@ -51,6 +53,11 @@ type Event struct {
 	// it and the key existed (PrevExists).
 	PrevValue  []byte
 	PrevExists bool
+	// ValueType and PrevType say how Value and PrevValue are interpreted
+	// (plain bytes or a JSON document); a path filter needs them. Like
+	// PrevValue, PrevType is only meaningful with PrevExists.
+	ValueType command.ValueType
+	PrevType  command.ValueType
 	// Op is the Redis keyspace event name of the write ("set", "del",
 	// "expired", "incrby", "append", "rename_from" ...). Live events carry
 	// the exact name; replayed events carry the name of their Type.
