@@ -4,6 +4,7 @@
 #
 #   bash scripts/mem-1m.sh                      # 1M keys of 256 B
 #   KEYS=100000 bash scripts/mem-1m.sh          # quicker
+#   SERVER_FLAGS="--latest-cache 0" bash scripts/mem-1m.sh   # extra server flags
 #   CAIRN=/tmp/perf/cairn DIR=/tmp/cairn-1m bash scripts/mem-1m.sh
 #
 # Starts a node with default flags (plus --enable-pprof, which only adds
@@ -44,7 +45,7 @@ trap cleanup EXIT
 
 rm -rf "$DIR"
 "$CAIRN" server --data-dir "$DIR" --listen-http 127.0.0.1:$HTTP_PORT --listen-resp 127.0.0.1:$RESP_PORT \
-	--listen-peer 127.0.0.1:$PEER_PORT --enable-pprof --log-level warn >"$DIR.log" 2>&1 &
+	--listen-peer 127.0.0.1:$PEER_PORT --enable-pprof --log-level warn ${SERVER_FLAGS:-} >"$DIR.log" 2>&1 &
 PID=$!
 for _ in $(seq 200); do
 	curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null 2>&1 && break
@@ -65,7 +66,10 @@ report() { # label
 		awk '$2=="HeapAlloc"{a=$4} $2=="HeapInuse"{i=$4} $2=="HeapSys"{s=$4} $2=="Sys"{y=$4} $2=="NumGC"{g=$4}
 			END { printf "heap_alloc=%.1fMiB heap_inuse=%.1fMiB heap_sys=%.1fMiB go_sys=%.1fMiB gcs=%d", a/1048576, i/1048576, s/1048576, y/1048576, g }')
 	local du
-	du=$(du -sb "$DIR" | cut -f1); alloc=$(du -sk "$DIR" | cut -f1)
+	# du races with compactions deleting files: retry once, never fail the run.
+	du=$(du -sb "$DIR" 2>/dev/null | cut -f1 || true); alloc=$(du -sk "$DIR" 2>/dev/null | cut -f1 || true)
+	[ -n "$du" ] || du=$(du -sb "$DIR" 2>/dev/null | cut -f1 || echo 0)
+	[ -n "$alloc" ] || alloc=$(du -sk "$DIR" 2>/dev/null | cut -f1 || echo 0)
 	printf '%-22s rss=%sMiB hwm=%sMiB rss/raw=%s hwm/raw=%s %s datadir=%sMiB (allocated %sMiB)\n' "$1" "$(mib "$rss")" "$(mib "$hwm")" \
 		"$(awk -v a="$rss" -v b="$raw" 'BEGIN { printf "%.2f", a / b }')" \
 		"$(awk -v a="$hwm" -v b="$raw" 'BEGIN { printf "%.2f", a / b }')" "$heap" "$(mib "$du")" "$(mib $((alloc * 1024)))"

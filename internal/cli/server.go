@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -65,6 +67,7 @@ needs no bootstrap flags.
 	f.StringVar(&cfg.Join, "join", "", "join a running cluster through the HTTP address of any member")
 	f.BoolVar(&cfg.Learner, "learner", false, "join as a read-only replica (never promoted to voter)")
 	f.Int64Var(&cfg.RetainRevisions, "retain-revisions", 100000, "MVCC history to keep, in revisions (negative: keep all)")
+	f.Var(latestCacheFlag{&cfg.LatestCache}, "latest-cache", "memory for the latest-record cache in front of storage, e.g. 32MiB (0 disables it)")
 	f.Uint64Var(&cfg.CompactEntries, "compact-entries", 10000, "truncate the raft log once it holds this many entries")
 	f.Uint64Var(&cfg.CatchUpEntries, "catch-up-entries", 5000, "entries kept after truncation for followers that are slightly behind")
 	f.DurationVar(&cfg.CompactInterval, "compact-interval", time.Minute, "how often the leader enforces --retain-revisions")
@@ -72,3 +75,43 @@ needs no bootstrap flags.
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd
 }
+
+// latestCacheFlag parses a byte size (B, KiB, MiB, GiB; a bare number is
+// bytes) into server.Config.LatestCache; "0" disables the cache.
+type latestCacheFlag struct{ v *int64 }
+
+func (f latestCacheFlag) String() string {
+	if f.v == nil || *f.v == 0 {
+		return "32MiB"
+	}
+	if *f.v < 0 {
+		return "0"
+	}
+	return strconv.FormatInt(*f.v, 10)
+}
+
+func (f latestCacheFlag) Set(s string) error {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 0 || n > (1<<40)/mult {
+		return fmt.Errorf("want a size such as 32MiB or 0, got %q", s)
+	}
+	if n == 0 {
+		*f.v = -1 // off
+		return nil
+	}
+	*f.v = n * mult
+	return nil
+}
+
+func (latestCacheFlag) Type() string { return "size" }

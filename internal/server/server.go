@@ -138,6 +138,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		OnMembers: s.onMembers,
 		Logger:    s.log.With("component", "statemachine"),
 		Changes:   s.hub,
+
+		LatestCacheBytes: cfg.LatestCache,
 	}); err != nil {
 		return nil, err
 	}
