@@ -36,7 +36,7 @@ func TestCairnDocQuery(t *testing.T) {
 	}
 	for _, tg := range targets {
 		t.Run(tg.name, func(t *testing.T) {
-			run := func(cfg Config, stale bool) *Result {
+			run := func(t *testing.T, cfg Config, stale bool) *Result {
 				t.Helper()
 				d, err := tg.driver(stale)
 				if err != nil {
@@ -56,22 +56,22 @@ func TestCairnDocQuery(t *testing.T) {
 			base.Pipeline = tg.pipe
 
 			// Plain values first: the document preload must replace them.
-			run(base, false)
+			run(t, base, false)
 
 			for _, w := range []Workload{WorkloadDoc, WorkloadQuery} {
 				t.Run(string(w), func(t *testing.T) {
 					cfg := base
 					cfg.Workload, cfg.Preload, cfg.ReadRatio = w, true, 0 // writes only
-					res := run(cfg, false)
+					res := run(t, cfg, false)
 					if n := sumCounters(t, svc, cfg.Keys, cfg.ValueSize); n != int64(res.Ops) || res.Ops != 200 {
 						t.Fatalf("%d increments succeeded, the counters sum to %d", res.Ops, n)
 					}
 
 					cfg.Preload, cfg.ReadRatio = false, 1 // reads only, all hit
-					if res := run(cfg, true); res.Misses != 0 || res.Ops != 200 {
+					if res := run(t, cfg, true); res.Misses != 0 || res.Ops != 200 {
 						t.Fatalf("stale reads: ops %d misses %d", res.Ops, res.Misses)
 					}
-					if res := run(cfg, false); res.Misses != 0 || res.Ops != 200 {
+					if res := run(t, cfg, false); res.Misses != 0 || res.Ops != 200 {
 						t.Fatalf("reads: ops %d misses %d", res.Ops, res.Misses)
 					}
 					if n := sumCounters(t, svc, cfg.Keys, cfg.ValueSize); n != 200 {
@@ -79,14 +79,14 @@ func TestCairnDocQuery(t *testing.T) {
 					}
 
 					cfg.ReadRatio = 0.5 // both, pipelined on RESP
-					res = run(cfg, false)
+					res = run(t, cfg, false)
 					if n := sumCounters(t, svc, cfg.Keys, cfg.ValueSize) - 200; n < 50 || n > 150 || res.Misses != 0 {
 						t.Fatalf("half of 200 ops wrote, but the counters moved by %d; misses %d", n, res.Misses)
 					}
 
 					cfg.Keys = 200 // keys 40 onwards do not exist: reads of them miss
 					cfg.ReadRatio = 1
-					res = run(cfg, false)
+					res = run(t, cfg, false)
 					if res.Misses < 100 || res.Misses == res.Ops {
 						t.Fatalf("misses %d of %d", res.Misses, res.Ops)
 					}

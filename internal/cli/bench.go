@@ -34,11 +34,11 @@ the nodes in --endpoints) or a RESP server (--target resp, the servers in
 --addr: Cairn's RESP front end, or Redis for comparison).
 
 Each of --clients connections has at most --pipeline requests in flight.
-After --preload (default for get, mixed, cas, doc and query) and --warmup, the load
-runs for --duration, or for --ops operations if set. A progress line goes
-to stderr when it is a terminal (or with --progress); the result goes to
-stdout: throughput, latency percentiles and errors by kind, or one JSON
-object with --json. Per-request timeout: --timeout. See docs/BENCH.md.
+After --preload (default for get, mixed, cas, doc and query) and --warmup,
+the load runs for --duration, or for --ops operations if set. A progress
+line goes to stderr when it is a terminal (or with --progress); the result
+goes to stdout: throughput, latency percentiles and errors by kind, or one
+JSON object with --json. Per-request timeout: --timeout. See docs/BENCH.md.
 
 Workloads: put (write a key), get (read one), mixed (get with probability
 --read-ratio, else put), txn (write --txn-keys keys atomically), cas (read
