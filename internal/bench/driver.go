@@ -44,8 +44,8 @@ type Op struct {
 	// Keys holds the op's keys: one, or Config.TxnKeys distinct ones for
 	// OpTxn. Each is KeyLen bytes.
 	Keys [][]byte
-	// Value is what put, txn and cas write (nil for get). Drivers must
-	// not modify it.
+	// Value is what put, txn and cas write, and the document of
+	// OpDocSet (nil for the other kinds). Drivers must not modify it.
 	Value []byte
 
 	// Set by Conn.Do.
@@ -55,13 +55,14 @@ type Op struct {
 
 	keyIdx []int
 	keyBuf []byte
+	buf    []byte // holds Value when the generator builds it (OpDocSet)
 }
 
 // Key returns the op's first (for all but OpTxn, only) key.
 func (op *Op) Key() []byte { return op.Keys[0] }
 
 func (op *Op) reset() {
-	*op = Op{Keys: op.Keys[:0], keyIdx: op.keyIdx[:0], keyBuf: op.keyBuf[:0]}
+	*op = Op{Keys: op.Keys[:0], keyIdx: op.keyIdx[:0], keyBuf: op.keyBuf[:0], buf: op.buf[:0]}
 }
 
 func (op *Op) hasKey(k int) bool { return slices.Contains(op.keyIdx, k) }

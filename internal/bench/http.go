@@ -42,7 +42,12 @@ type HTTPConfig struct {
 // GET /v1/kv?key= (404 key_not_found is a miss); txn is POST /v1/kv/txn
 // with one put per key; cas is a GET for the key's mod_revision, then a
 // txn that puts the key if its mod_revision is still that (0 for a missing
-// key), and a failed compare is a conflict.
+// key), and a failed compare is a conflict. doc reads are GET
+// /v1/doc/{key}?path=$.name (404 key_not_found is a miss) and its writes
+// POST /v1/doc/{key} with op numincrby at $.n; the document preload is a
+// DELETE /v1/kv then PUT /v1/doc/{key}. query runs its scripts (see
+// appendScript) with POST /v1/query, "write":true for the writing one; a
+// read without a value (a missing key) is a miss.
 func NewHTTP(cfg HTTPConfig) (Driver, error) {
 	if len(cfg.Endpoints) == 0 {
 		return nil, errors.New("bench: http: no endpoint")
@@ -144,9 +149,76 @@ func (c *httpConn) Do(ctx context.Context, ops []Op) {
 			_, op.Err = c.txn(ctx, op, -1)
 		case OpCAS:
 			op.Outcome, op.Err = c.cas(ctx, op)
+		case OpDocGet:
+			op.Outcome, op.Err = c.docGet(ctx, op.Key())
+		case OpDocIncr:
+			c.path = append(append(c.path[:0], "/v1/doc/"...), op.Key()...)
+			_, op.Err = c.send(ctx, "POST", c.path, docIncrBody)
+		case OpDocSet:
+			op.Err = c.docSet(ctx, op)
+		case OpQuery, OpQueryTxn:
+			op.Outcome, op.Err = c.query(ctx, op)
 		}
 		op.Done = time.Now()
 	}
+}
+
+// docIncrBody is the body of the doc workload's write, POST /v1/doc/{key}.
+var docIncrBody = []byte(`{"op":"numincrby","path":"$.n","values":[1]}`)
+
+// docGet reads the path $.name of key's document, reporting a missing key
+// as a miss.
+func (c *httpConn) docGet(ctx context.Context, key []byte) (Outcome, error) {
+	c.path = append(append(c.path[:0], "/v1/doc/"...), key...)
+	c.path = append(c.path, "?path=$.name"...)
+	if c.cfg.Stale {
+		c.path = append(c.path, "&consistency=stale"...)
+	}
+	status, err := c.send(ctx, "GET", c.path, nil)
+	if status == 404 && ErrorKind(err) == "http:key_not_found" {
+		return OutcomeMiss, nil
+	}
+	return OutcomeOK, err
+}
+
+// docSet deletes the key (a JSON write to a plain value is wrong_type),
+// then sets the document op.Value at its root.
+func (c *httpConn) docSet(ctx context.Context, op *Op) error {
+	c.path = append(append(c.path[:0], "/v1/kv?key="...), op.Key()...)
+	if _, err := c.send(ctx, "DELETE", c.path, nil); err != nil {
+		return err
+	}
+	c.path = append(append(c.path[:0], "/v1/doc/"...), op.Key()...)
+	_, err := c.send(ctx, "PUT", c.path, op.Value)
+	return err
+}
+
+// query runs op's script (see appendScript) with POST /v1/query: a read
+// whose script has no value (a missing key) is a miss, a write must
+// commit.
+func (c *httpConn) query(ctx context.Context, op *Op) (Outcome, error) {
+	b := append(c.body[:0], `{"script":"`...)
+	b = appendScript(b, op) // JSON-safe: no quote, backslash or control character
+	b = append(b, '"')
+	switch {
+	case op.Kind == OpQueryTxn:
+		b = append(b, `,"write":true`...)
+	case c.cfg.Stale:
+		b = append(b, `,"stale":true`...)
+	}
+	b = append(b, '}')
+	c.body = b
+	if _, err := c.send(ctx, "POST", append(c.path[:0], "/v1/query"...), b); err != nil {
+		return OutcomeOK, err
+	}
+	if op.Kind == OpQueryTxn {
+		if !bytes.Contains(c.resp, []byte(`"committed":true`)) {
+			return OutcomeOK, &OpError{Kind: "http:bad_response", Msg: "query did not commit: " + string(c.resp)}
+		}
+	} else if !bytes.Contains(c.resp, []byte(`"value":`)) {
+		return OutcomeMiss, nil
+	}
+	return OutcomeOK, nil
 }
 
 // get reads key, reporting a missing key as a miss.

@@ -33,7 +33,12 @@ type RESPConfig struct {
 // Workloads map to commands as follows: put is SET; get is GET (a nil
 // reply is a miss); txn is MULTI, one SET per key, EXEC, all in one
 // write; cas is WATCH and GET in one round trip, then MULTI, SET, EXEC in a
-// second, and a nil EXEC reply (the key changed) is a conflict.
+// second, and a nil EXEC reply (the key changed) is a conflict. doc reads
+// are JSON.GET key $.name (nil is a miss) and its writes JSON.NUMINCRBY key
+// $.n 1; the document preload is DEL then JSON.SET key $ doc. query sends
+// CAIRN.QUERY script (see appendScript), with WRITE for the writing one; a
+// nil reply to a read (a missing key) is a miss. Every kind but cas
+// pipelines.
 func NewRESP(cfg RESPConfig) (Driver, error) {
 	if len(cfg.Addrs) == 0 {
 		return nil, errors.New("bench: resp: no address")
@@ -65,6 +70,16 @@ var (
 	cmdEXEC     = []byte("EXEC")
 	cmdWATCH    = []byte("WATCH")
 	cmdREADONLY = []byte("READONLY")
+	cmdDEL      = []byte("DEL")
+	cmdJSONGET  = []byte("JSON.GET")
+	cmdJSONSET  = []byte("JSON.SET")
+	cmdJSONINCR = []byte("JSON.NUMINCRBY")
+	cmdQUERY    = []byte("CAIRN.QUERY")
+	argWRITE    = []byte("WRITE")
+	argRoot     = []byte("$")
+	argName     = []byte("$.name")
+	argN        = []byte("$.n")
+	argOne      = []byte("1")
 )
 
 // respConn is one connection; it reconnects on the next Do after an I/O or
@@ -77,7 +92,8 @@ type respConn struct {
 	unwatch func() bool
 	br      *bufio.Reader
 	wbuf    []byte
-	args    [3][]byte // scratch for one command's arguments
+	args    [4][]byte // scratch for one command's arguments
+	script  []byte    // scratch for a query's script
 }
 
 func (c *respConn) connect(ctx context.Context) error {
@@ -198,6 +214,25 @@ func (c *respConn) appendOp(b []byte, op *Op) []byte {
 		}
 		a[0] = cmdEXEC
 		b = resp.AppendCommand(b, a[:1]...)
+	case OpDocGet:
+		a[0], a[1], a[2] = cmdJSONGET, op.Key(), argName
+		b = resp.AppendCommand(b, a[:3]...)
+	case OpDocIncr:
+		a[0], a[1], a[2], a[3] = cmdJSONINCR, op.Key(), argN, argOne
+		b = resp.AppendCommand(b, a[:4]...)
+	case OpDocSet: // JSON.SET on a plain value is WRONGTYPE: delete first
+		a[0], a[1] = cmdDEL, op.Key()
+		b = resp.AppendCommand(b, a[:2]...)
+		a[0], a[1], a[2], a[3] = cmdJSONSET, op.Key(), argRoot, op.Value
+		b = resp.AppendCommand(b, a[:4]...)
+	case OpQuery, OpQueryTxn:
+		c.script = appendScript(c.script[:0], op)
+		a[0], a[1], a[2] = cmdQUERY, c.script, argWRITE
+		n := 2
+		if op.Kind == OpQueryTxn {
+			n = 3
+		}
+		b = resp.AppendCommand(b, a[:n]...)
 	}
 	return b
 }
@@ -213,7 +248,7 @@ func (c *respConn) readOp(op *Op) error {
 			op.Err = r.err()
 		}
 		return err
-	case OpGet:
+	case OpGet, OpDocGet, OpQuery:
 		r, err := readReply(c.br, 0)
 		if err == nil {
 			op.Err = r.err()
@@ -222,6 +257,23 @@ func (c *respConn) readOp(op *Op) error {
 			}
 		}
 		return err
+	case OpDocIncr, OpQueryTxn:
+		r, err := readReply(c.br, 0)
+		if err == nil {
+			op.Err = r.err()
+		}
+		return err
+	case OpDocSet:
+		for range 2 { // DEL, JSON.SET
+			r, err := readReply(c.br, 0)
+			if err != nil {
+				return err
+			}
+			if op.Err == nil {
+				op.Err = r.err()
+			}
+		}
+		return nil
 	case OpTxn:
 		for range len(op.Keys) + 1 { // +OK for MULTI, +QUEUED for each SET
 			r, err := readReply(c.br, 0)

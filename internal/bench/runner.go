@@ -12,7 +12,8 @@ import (
 // Config describes a run. Fill it from Default() and change what differs.
 type Config struct {
 	Workload Workload
-	// ReadRatio is the fraction of reads in WorkloadMixed.
+	// ReadRatio is the fraction of reads in WorkloadMixed, WorkloadDoc
+	// and WorkloadQuery.
 	ReadRatio float64
 	// TxnKeys is how many distinct keys each OpTxn writes.
 	TxnKeys int
@@ -33,7 +34,9 @@ type Config struct {
 	Duration time.Duration
 	// Warmup runs the load unmeasured before measuring starts.
 	Warmup time.Duration
-	// Preload writes every key once, before the warmup.
+	// Preload writes every key once, before the warmup: a random value,
+	// or for WorkloadDoc and WorkloadQuery a JSON document (DocJSON) that
+	// replaces whatever the key held.
 	Preload bool
 	// Seed makes key choice and values deterministic (per client).
 	Seed int64
@@ -58,9 +61,9 @@ func Default() Config {
 // Validate checks the configuration.
 func (c *Config) Validate() error {
 	switch c.Workload {
-	case WorkloadPut, WorkloadGet, WorkloadMixed, WorkloadTxn, WorkloadCAS:
+	case WorkloadPut, WorkloadGet, WorkloadMixed, WorkloadTxn, WorkloadCAS, WorkloadDoc, WorkloadQuery:
 	default:
-		return fmt.Errorf("bench: unknown workload %q (want put, get, mixed, txn or cas)", c.Workload)
+		return fmt.Errorf("bench: unknown workload %q (want put, get, mixed, txn, cas, doc or query)", c.Workload)
 	}
 	switch c.KeyDist {
 	case DistUniform:
@@ -196,10 +199,7 @@ func (r *runner) preload(ctx context.Context) error {
 			for k := lo; k < hi && ctx.Err() == nil; {
 				b := ops[:min(len(ops), hi-k)]
 				for j := range b {
-					b[j].reset()
-					b[j].Kind = OpPut
-					b[j].addKey(k + j)
-					b[j].Value = c.gen.value()
+					c.gen.fillPreload(&b[j], k+j)
 				}
 				c.conn.Do(ctx, b)
 				for j := range b {

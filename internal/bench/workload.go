@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 )
 
 // Workload names the mix of operations a run issues.
@@ -15,6 +16,15 @@ const (
 	WorkloadMixed Workload = "mixed" // reads with probability ReadRatio, else writes
 	WorkloadTxn   Workload = "txn"   // every op writes TxnKeys distinct keys atomically
 	WorkloadCAS   Workload = "cas"   // every op reads a key's version, then writes it if unchanged
+	// WorkloadDoc reads a path of a key's JSON document with probability
+	// ReadRatio, else increments a number in it by path (OpDocGet,
+	// OpDocIncr). The keys should be preloaded with documents (DocJSON).
+	WorkloadDoc Workload = "doc"
+	// WorkloadQuery runs a read-only Starlark query of one key with
+	// probability ReadRatio, else a writing script that increments a
+	// counter in the key's document (OpQuery, OpQueryTxn). The keys should
+	// be preloaded with documents (DocJSON).
+	WorkloadQuery Workload = "query"
 )
 
 // KeyDist names how keys are chosen.
@@ -34,10 +44,15 @@ type OpKind uint8
 
 // Operation kinds.
 const (
-	OpPut OpKind = iota + 1 // write Key = Value
-	OpGet                   // read Key
-	OpTxn                   // write Value to every key of Keys, atomically
-	OpCAS                   // read Key's version, then write Value if it did not change
+	OpPut      OpKind = iota + 1 // write Key = Value
+	OpGet                        // read Key
+	OpTxn                        // write Value to every key of Keys, atomically
+	OpCAS                        // read Key's version, then write Value if it did not change
+	OpDocGet                     // read the path $.name of Key's document
+	OpDocIncr                    // increment the number at $.n of Key's document by 1
+	OpDocSet                     // replace Key, whatever it holds, with the document Value (preload)
+	OpQuery                      // read-only script: Key's value (db.get)
+	OpQueryTxn                   // writing script: increment Key's document's "n" by 1
 )
 
 func (k OpKind) String() string {
@@ -50,6 +65,16 @@ func (k OpKind) String() string {
 		return "txn"
 	case OpCAS:
 		return "cas"
+	case OpDocGet:
+		return "doc-get"
+	case OpDocIncr:
+		return "doc-incr"
+	case OpDocSet:
+		return "doc-set"
+	case OpQuery:
+		return "query"
+	case OpQueryTxn:
+		return "query-txn"
 	}
 	return fmt.Sprintf("OpKind(%d)", k)
 }
@@ -161,6 +186,16 @@ func (g *generator) fill(op *Op) {
 		op.Kind = OpTxn
 	case WorkloadCAS:
 		op.Kind = OpCAS
+	case WorkloadDoc:
+		op.Kind = OpDocIncr
+		if g.rng.Float64() < g.readRatio {
+			op.Kind = OpDocGet
+		}
+	case WorkloadQuery:
+		op.Kind = OpQueryTxn
+		if g.rng.Float64() < g.readRatio {
+			op.Kind = OpQuery
+		}
 	}
 	n := 1
 	if op.Kind == OpTxn {
@@ -175,7 +210,51 @@ func (g *generator) fill(op *Op) {
 			op.addKey(k)
 		}
 	}
-	if op.Kind != OpGet {
+	if op.Kind == OpPut || op.Kind == OpTxn || op.Kind == OpCAS {
 		op.Value = g.value()
 	}
+}
+
+// fillPreload makes op the preload write of key k: a put of a random
+// value, or for the document workloads (doc, query) the document of
+// DocJSON.
+func (g *generator) fillPreload(op *Op, k int) {
+	op.reset()
+	op.addKey(k)
+	if g.workload == WorkloadDoc || g.workload == WorkloadQuery {
+		op.Kind = OpDocSet
+		op.buf = DocJSON(op.buf[:0], k, g.value())
+		op.Value = op.buf
+		return
+	}
+	op.Kind = OpPut
+	op.Value = g.value()
+}
+
+// DocJSON appends the document that the doc and query workloads preload
+// into key i: {"n":0,"name":"user-<i>","tags":[],"pad":"<pad>"}. n is the
+// counter that writes increment, name what doc reads select; pad (random
+// letters and digits, --value-size of them) sets the document's size.
+func DocJSON(dst []byte, i int, pad []byte) []byte {
+	dst = append(dst, `{"n":0,"name":"user-`...)
+	dst = strconv.AppendInt(dst, int64(i), 10)
+	dst = append(dst, `","tags":[],"pad":"`...)
+	dst = append(dst, pad...)
+	return append(dst, `"}`...)
+}
+
+// appendScript appends the Starlark script of a query op to dst: for
+// OpQuery db.get('<key>'), the key's value (None, so no value, when the
+// key is missing); for OpQueryTxn db['<key>']['n'] += 1, a read-modify-write
+// transaction on the counter of the key's document (DocJSON). Scripts
+// need no escaping in JSON.
+func appendScript(dst []byte, op *Op) []byte {
+	if op.Kind == OpQueryTxn {
+		dst = append(dst, "db['"...)
+		dst = append(dst, op.Key()...)
+		return append(dst, "']['n'] += 1"...)
+	}
+	dst = append(dst, "db.get('"...)
+	dst = append(dst, op.Key()...)
+	return append(dst, "')"...)
 }

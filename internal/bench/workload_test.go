@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -166,5 +167,69 @@ func TestGeneratorDeterministic(t *testing.T) {
 	}
 	if seq(7, 0) == seq(8, 0) || seq(7, 0) == seq(7, 1) {
 		t.Error("different seeds or clients give the same ops")
+	}
+}
+
+func TestGeneratorDocQuery(t *testing.T) {
+	for _, tc := range []struct {
+		w           Workload
+		read, write OpKind
+	}{{WorkloadDoc, OpDocGet, OpDocIncr}, {WorkloadQuery, OpQuery, OpQueryTxn}} {
+		cfg := testConfig(tc.w)
+		cfg.ReadRatio, cfg.ValueSize = 0.3, 10
+		g := newGenerator(&cfg, 0, nil)
+		ops := newOps(1, 1)
+		op := &ops[0]
+		reads := 0
+		const n = 20000
+		for range n {
+			g.fill(op)
+			switch op.Kind {
+			case tc.read:
+				reads++
+			case tc.write:
+			default:
+				t.Fatalf("%s made a %v", tc.w, op.Kind)
+			}
+			if op.Value != nil || len(op.Keys) != 1 {
+				t.Fatalf("%v: value %q keys %q", op.Kind, op.Value, op.Keys)
+			}
+		}
+		if r := float64(reads) / n; math.Abs(r-0.3) > 0.015 {
+			t.Errorf("%s: read ratio %.3f, want 0.3", tc.w, r)
+		}
+		if a := testing.AllocsPerRun(100, func() { g.fill(op) }); a != 0 {
+			t.Errorf("%s: fill allocates %v times", tc.w, a)
+		}
+
+		g.fillPreload(op, 42)
+		var doc map[string]any
+		if err := json.Unmarshal(op.Value, &doc); err != nil || op.Kind != OpDocSet || string(op.Key()) != "key:0000000042" {
+			t.Fatalf("%s preload: %v %q %q: %v", tc.w, op.Kind, op.Key(), op.Value, err)
+		}
+		if doc["n"] != 0.0 || doc["name"] != "user-42" || len(doc["pad"].(string)) != 10 || len(doc["tags"].([]any)) != 0 {
+			t.Errorf("%s preload: %s", tc.w, op.Value)
+		}
+	}
+	cfg := testConfig(WorkloadGet)
+	g := newGenerator(&cfg, 0, nil)
+	ops := newOps(1, 1)
+	g.fillPreload(&ops[0], 7)
+	if ops[0].Kind != OpPut || len(ops[0].Value) != cfg.ValueSize {
+		t.Errorf("get preload: %v %q", ops[0].Kind, ops[0].Value)
+	}
+}
+
+func TestAppendScript(t *testing.T) {
+	ops := newOps(1, 1)
+	op := &ops[0]
+	op.addKey(5)
+	op.Kind = OpQuery
+	if s := string(appendScript(nil, op)); s != "db.get('key:0000000005')" {
+		t.Errorf("read script %q", s)
+	}
+	op.Kind = OpQueryTxn
+	if s := string(appendScript(nil, op)); s != "db['key:0000000005']['n'] += 1" {
+		t.Errorf("write script %q", s)
 	}
 }

@@ -34,14 +34,25 @@ the nodes in --endpoints) or a RESP server (--target resp, the servers in
 --addr: Cairn's RESP front end, or Redis for comparison).
 
 Each of --clients connections has at most --pipeline requests in flight.
-After --preload (default for get, mixed and cas) and --warmup, the load
-runs for --duration, or for --ops operations if set. A progress line goes
-to stderr when it is a terminal (or with --progress); the result goes to
-stdout: throughput, latency percentiles and errors by kind, or one JSON
-object with --json. Per-request timeout: --timeout. See docs/BENCH.md.`,
+After --preload (default for get, mixed, cas, doc and query) and --warmup,
+the load runs for --duration, or for --ops operations if set. A progress
+line goes to stderr when it is a terminal (or with --progress); the result
+goes to stdout: throughput, latency percentiles and errors by kind, or one
+JSON object with --json. Per-request timeout: --timeout. See docs/BENCH.md.
+
+Workloads: put (write a key), get (read one), mixed (get with probability
+--read-ratio, else put), txn (write --txn-keys keys atomically), cas (read
+a key's version, write if unchanged), doc (JSON documents: read the path
+$.name with probability --read-ratio, else increment $.n by path; the
+preload writes each key as {"n":0,"name":...,"pad":"<--value-size bytes>"},
+replacing what it held), query (Starlark: a read-only query of one key with
+probability --read-ratio, else a transaction incrementing its document's
+"n"; same preload as doc).`,
 		Example: `  cairn bench --workload put --clients 64 --duration 10s
   cairn bench --target resp --addr 127.0.0.1:6380 --workload get --pipeline 16
-  cairn bench --target resp --addr 127.0.0.1:6379 --workload mixed --key-dist zipfian --json`,
+  cairn bench --target resp --addr 127.0.0.1:6379 --workload mixed --key-dist zipfian --json
+  cairn bench --target resp --workload doc --read-ratio 0.5 --pipeline 8
+  cairn bench --workload query --read-ratio 0.9 --value-size 64`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return e.runBench(cmd, &f)
@@ -51,19 +62,19 @@ object with --json. Per-request timeout: --timeout. See docs/BENCH.md.`,
 	c := &f.cfg
 	fl.StringVar(&f.target, "target", "http", "protocol: http (the nodes in --endpoints) or resp (the servers in --addr)")
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:6380", "comma-separated RESP servers for --target resp; clients are spread round robin")
-	fl.StringVar(&f.workload, "workload", string(c.Workload), "put, get, mixed (see --read-ratio), txn (see --txn-keys) or cas")
-	fl.Float64Var(&c.ReadRatio, "read-ratio", c.ReadRatio, "fraction of reads in the mixed workload")
+	fl.StringVar(&f.workload, "workload", string(c.Workload), "put, get, mixed (see --read-ratio), txn (see --txn-keys), cas, doc or query (both see --read-ratio)")
+	fl.Float64Var(&c.ReadRatio, "read-ratio", c.ReadRatio, "fraction of reads in the mixed, doc and query workloads")
 	fl.IntVar(&c.TxnKeys, "txn-keys", c.TxnKeys, "keys written by each txn (HTTP txn or MULTI/EXEC)")
 	fl.IntVar(&c.Keys, "keys", c.Keys, "size of the key space, key:0000000000 onwards")
 	fl.StringVar(&f.keyDist, "key-dist", string(c.KeyDist), "key distribution: uniform or zipfian")
 	fl.Float64Var(&c.ZipfS, "zipf-s", c.ZipfS, "exponent of the zipfian distribution (> 1; larger is more skewed)")
-	fl.IntVar(&c.ValueSize, "value-size", c.ValueSize, "bytes per value")
+	fl.IntVar(&c.ValueSize, "value-size", c.ValueSize, "bytes per value (doc and query: of each document's padding)")
 	fl.IntVar(&c.Clients, "clients", c.Clients, "concurrent clients, one connection each")
 	fl.IntVar(&c.Pipeline, "pipeline", c.Pipeline, "requests in flight per client (resp only, like redis-benchmark -P)")
 	fl.DurationVar(&c.Duration, "duration", c.Duration, "measured time (ignored when --ops is set)")
 	fl.Int64Var(&c.Ops, "ops", 0, "measured operations, errors included (wins over --duration)")
 	fl.StringVar(&f.consistency, "consistency", "linearizable", "reads: linearizable, or stale (HTTP consistency=stale; RESP sends READONLY)")
-	fl.BoolVar(&c.Preload, "preload", false, "write every key once before the run (default true for get, mixed and cas)")
+	fl.BoolVar(&c.Preload, "preload", false, "write every key once before the run (default true for get, mixed, cas, doc and query)")
 	fl.DurationVar(&c.Warmup, "warmup", c.Warmup, "unmeasured load before measuring")
 	fl.Int64Var(&c.Seed, "seed", c.Seed, "random seed for keys and values")
 	fl.BoolVar(&f.progress, "progress", false, "print the progress line even when stderr is not a terminal")
@@ -75,8 +86,10 @@ func (e *env) runBench(cmd *cobra.Command, f *benchFlags) error {
 	cfg.Workload = bench.Workload(f.workload)
 	cfg.KeyDist = bench.KeyDist(f.keyDist)
 	if !cmd.Flags().Changed("preload") {
-		cfg.Preload = cfg.Workload == bench.WorkloadGet || cfg.Workload == bench.WorkloadMixed ||
-			cfg.Workload == bench.WorkloadCAS
+		switch cfg.Workload {
+		case bench.WorkloadGet, bench.WorkloadMixed, bench.WorkloadCAS, bench.WorkloadDoc, bench.WorkloadQuery:
+			cfg.Preload = true
+		}
 	}
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}

@@ -47,6 +47,31 @@ func TestBenchHTTP(t *testing.T) {
 	}
 }
 
+// TestBenchDocQuery: the doc and query workloads preload by default (their
+// reads all hit) and report like the others.
+func TestBenchDocQuery(t *testing.T) {
+	c := newCluster(t)
+	for _, w := range []string{"doc", "query"} {
+		out, errOut, code := run(t, strings.TrimPrefix(c.url, "http://"), "",
+			"bench", "--json", "--workload", w, "--ops", "100", "--clients", "2", "--keys", "10",
+			"--warmup", "0", "--read-ratio", "0.5", "--value-size", "16")
+		if code != exitOK {
+			t.Fatalf("%s: exit %d: %s", w, code, errOut)
+		}
+		var rep struct {
+			Workload            string
+			Ops, Errors, Misses uint64
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("%s: %v: %s", w, err, out)
+		}
+		if rep.Workload != w || rep.Ops != 100 || rep.Errors != 0 || rep.Misses != 0 ||
+			!strings.Contains(errOut, "preloaded 10 keys") {
+			t.Errorf("%s: report %+v, stderr %q", w, rep, errOut)
+		}
+	}
+}
+
 func TestBenchUsage(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
