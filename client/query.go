@@ -41,6 +41,7 @@ type queryBody struct {
 	Stale    bool     `json:"stale,omitempty"`
 	Revision int64    `json:"revision,omitempty"`
 	Session  *Session `json:"session,omitempty"`
+	Lease    int64    `json:"lease,omitempty"`
 }
 
 // QueryStale reads the answering node's applied state instead of a
@@ -52,6 +53,11 @@ func QueryAt(rev int64) QueryOption { return func(b *queryBody) { b.Revision = r
 
 // WithSession passes a shell session; the response carries it updated.
 func WithSession(s *Session) QueryOption { return func(b *queryBody) { b.Session = s } }
+
+// QueryLease runs the script in the session of lease id: db.lock() takes
+// the database lock for that lease, which holds it until db.unlock() or
+// until the lease ends (see concurrency.Session and docs/QUERY.md).
+func QueryLease(id int64) QueryOption { return func(b *queryBody) { b.Lease = id } }
 
 // Query runs a read-only Starlark script against one consistent snapshot
 // of the keyspace and returns its value. A script that writes fails with

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cairndb/cairn/client"
+	"github.com/cairndb/cairn/client/concurrency"
 	"github.com/cairndb/cairn/internal/query"
 	"github.com/peterh/liner"
 	"github.com/spf13/cobra"
@@ -38,7 +39,13 @@ with a blank line. Variables and functions live on across inputs (the
 shell sends them with each one). Tab completes db keys and methods; the
 history is kept in --history, Ctrl-R searches it. When stdin is not a
 terminal the shell reads inputs from it without prompts, prints results,
-and exits 1 if any input failed.`,
+and exits 1 if any input failed.
+
+The shell holds a session lease (kept alive in the background, revoked on
+exit): db.lock() takes the database-wide lock for it, db.unlock() releases
+it, db.locked(fn) calls fn holding it. It is advisory: clients that do not
+take it are not blocked. If the shell dies, the lock is freed when its
+lease expires (15s).`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := e.client()
@@ -46,6 +53,7 @@ and exits 1 if any input failed.`,
 				return err
 			}
 			sh := &shell{env: e, c: c, session: &client.Session{}}
+			defer sh.closeLease()
 			if f, ok := e.stdin.(*os.File); ok && isTerminal(f) && liner.TerminalSupported() {
 				return sh.interactive(cmd.Context(), history)
 			}
@@ -62,6 +70,10 @@ type shell struct {
 	env     *env
 	c       *client.Client
 	session *client.Session
+	// lease is the shell's session lease, which holds db.lock(); granted
+	// at the first input, renewed in the background, revoked on exit.
+	lease   *concurrency.Session
+	noLease bool // granting failed: run without one
 }
 
 // lineSource yields input lines, showing prompt when it is interactive.
@@ -175,7 +187,11 @@ var fileOpts = &syntax.FileOptions{Set: true, While: true, TopLevelControl: true
 
 // exec runs one input as a transaction and prints its result.
 func (sh *shell) exec(ctx context.Context, script string) bool {
-	res, err := sh.c.QueryTxn(ctx, script, client.WithSession(sh.session))
+	opts := []client.QueryOption{client.WithSession(sh.session)}
+	if id := sh.leaseID(ctx); id != 0 {
+		opts = append(opts, client.QueryLease(id))
+	}
+	res, err := sh.c.QueryTxn(ctx, script, opts...)
 	if err != nil {
 		fmt.Fprintln(sh.env.stderr, "Error:", oneLine(err.Error()))
 		return false

@@ -14,6 +14,7 @@ type queryBody struct {
 	Stale    bool         `json:"stale"`    // read the local node's applied state
 	Revision int64        `json:"revision"` // read at this past revision (read-only)
 	Session  *qry.Session `json:"session"`  // a shell's session; returned updated
+	Lease    int64        `json:"lease"`    // the caller's session lease: holds db.lock()
 }
 
 type queryResponse struct {
@@ -34,11 +35,14 @@ func (a *api) query(r *http.Request) (response, error) {
 	if b.Revision < 0 {
 		return response{}, invalid("negative revision")
 	}
+	if b.Lease < 0 {
+		return response{}, invalid("negative lease")
+	}
 	if b.Write && b.Revision > 0 {
 		return response{}, invalid("a script that writes cannot read at a past revision")
 	}
 	res, err := a.svc.Query(r.Context(), b.Script, qry.Options{
-		Stale: b.Stale, Revision: b.Revision, ReadOnly: !b.Write, Session: b.Session})
+		Stale: b.Stale, Revision: b.Revision, ReadOnly: !b.Write, Session: b.Session, Lease: b.Lease})
 	if err != nil {
 		return response{}, err
 	}

@@ -13,6 +13,8 @@ type DB struct {
 	tx *txn
 	// at is set on views made by db.at(rev): read-only, outside the read set.
 	at bool
+	// lock is the run's database lock state (nil on db.at views).
+	lock *dbLock
 }
 
 var (
@@ -155,6 +157,9 @@ var dbMethods = map[string]*starlark.Builtin{
 	"save":     starlark.NewBuiltin("save", dbSave),
 	"undo":     starlark.NewBuiltin("undo", dbUndo),
 	"redo":     starlark.NewBuiltin("redo", dbRedo),
+	"lock":     starlark.NewBuiltin("lock", dbLockMethod),
+	"unlock":   starlark.NewBuiltin("unlock", dbUnlock),
+	"locked":   starlark.NewBuiltin("locked", dbLocked),
 }
 
 // Methods lists the db methods (the shell completes them).

@@ -26,6 +26,9 @@ type Options struct {
 	ReadOnly bool
 	// Session carries a shell's globals from one script to the next.
 	Session *Session
+	// Lease is the caller's session lease, which holds the database lock
+	// of db.lock() (0: none; db.lock() fails).
+	Lease int64
 
 	MaxSteps       uint64        // Starlark execution steps (default 10M)
 	Timeout        time.Duration // wall time of the whole run, retries included (default 10s)
@@ -121,8 +124,17 @@ func Run(ctx context.Context, store Store, script string, opts Options) (*Result
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
+	lock := &dbLock{store: store, lease: opts.Lease}
+	res, err := runAttempts(ctx, store, src, &opts, lock)
+	return lock.end(ctx, res, err)
+}
+
+// runAttempts runs the script until it commits, fails, or has conflicted
+// MaxAttempts times.
+func runAttempts(ctx context.Context, store Store, src string, opts *Options, lock *dbLock) (*Result, error) {
 	for attempt := 1; ; attempt++ {
-		res, conflict, err := runOnce(ctx, store, src, &opts)
+		lock.release = 0
+		res, conflict, err := runOnce(ctx, store, src, opts, lock)
 		if err != nil {
 			return nil, err
 		}
@@ -159,7 +171,7 @@ func parse(src string) (*syntax.File, error) {
 
 // runOnce runs the script at one revision and commits its writes. It
 // reports conflict when the commit's compares failed.
-func runOnce(ctx context.Context, store Store, src string, opts *Options) (*Result, bool, error) {
+func runOnce(ctx context.Context, store Store, src string, opts *Options, lock *dbLock) (*Result, bool, error) {
 	rev := opts.Revision
 	if rev == 0 {
 		var err error
@@ -168,7 +180,7 @@ func runOnce(ctx context.Context, store Store, src string, opts *Options) (*Resu
 		}
 	}
 	tx := newTxn(ctx, store, rev, opts.ReadOnly, opts)
-	db := &DB{tx: tx}
+	db := &DB{tx: tx, lock: lock}
 	var out strings.Builder
 	thread := &starlark.Thread{
 		Name: "query",
