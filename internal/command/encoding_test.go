@@ -274,12 +274,17 @@ func hasNaN(r *Request) bool {
 	if r.Mutate != nil && math.IsNaN(r.Mutate.Float) {
 		return true
 	}
+	var branches [][]TxnOp
 	if r.Txn != nil {
-		for _, ops := range [][]TxnOp{r.Txn.Success, r.Txn.Failure} {
-			for _, op := range ops {
-				if op.Mutate != nil && math.IsNaN(op.Mutate.Float) {
-					return true
-				}
+		branches = append(branches, r.Txn.Success, r.Txn.Failure)
+	}
+	if r.Fence != nil { // a fenced write carries txn ops too
+		branches = append(branches, r.Fence.Ops)
+	}
+	for _, ops := range branches {
+		for _, op := range ops {
+			if op.Mutate != nil && math.IsNaN(op.Mutate.Float) {
+				return true
 			}
 		}
 	}
