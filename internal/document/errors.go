@@ -23,6 +23,7 @@ const (
 	CodeNoSuchKey  Code = "doc_no_such_key"  // the op needs an existing document
 	CodeBadRequest Code = "doc_bad_request"  // malformed op (unknown kind, missing value ...)
 	CodeTooComplex Code = "doc_too_complex"  // the path evaluation exceeds MaxWork
+	CodeInternal   Code = "doc_internal"     // a bug: the operation panicked (see Apply)
 )
 
 // Error is a document error: a code and a human-readable message, both

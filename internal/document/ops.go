@@ -55,7 +55,22 @@ type Op struct {
 // document (nil: delete the key), the reply, and whether anything changed.
 // Apply modifies doc in place; on error the caller must discard doc. It is
 // deterministic and does no I/O.
-func Apply(doc *Value, op *Op) (*Value, Reply, bool, error) {
+//
+// A bug that panics in an operation becomes a CodeInternal error instead
+// of a crash: Apply runs inside every node's apply loop, where a panic on
+// one client's input would stop the whole cluster. The recovery is as
+// deterministic as the panic, so every node gets the same result.
+func Apply(doc *Value, op *Op) (nd *Value, r Reply, changed bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			nd, r, changed = doc, replyNil, false
+			err = errorf(CodeInternal, "internal error applying op %d: %v", op.Kind, p)
+		}
+	}()
+	return apply(doc, op)
+}
+
+func apply(doc *Value, op *Op) (*Value, Reply, bool, error) {
 	if op.Path == nil && op.Kind != OpGet {
 		return doc, replyNil, false, errorf(CodeBadRequest, "no path")
 	}
@@ -104,15 +119,23 @@ func wrongType(want string, got *Value) *Error {
 	return errorf(CodeWrongType, "wrong type of path value - expected %s but found %s", want, got.kind.TypeName())
 }
 
-// setAt replaces the value at l; it returns the new root.
+// setAt replaces the value at l; it returns the new root. Matches can
+// overlap (`$..[0]` selects an element and elements inside it), and a
+// write at an outer match may have emptied or replaced l's parent: a
+// location whose slot no longer holds l.v is left alone (found by
+// FuzzApply: an index past the end of an emptied array).
 func setAt(doc *Value, l loc, nv *Value) *Value {
 	switch {
 	case l.parent == nil:
 		return nv
 	case l.parent.kind == Array:
-		l.parent.arr[l.idx] = nv
-	default:
-		l.parent.SetMember(l.key, nv)
+		if l.idx >= 0 && l.idx < len(l.parent.arr) && l.parent.arr[l.idx] == l.v {
+			l.parent.arr[l.idx] = nv
+		}
+	case l.parent.kind == Object:
+		if l.parent.Member(l.key) == l.v {
+			l.parent.SetMember(l.key, nv)
+		}
 	}
 	return doc
 }
