@@ -71,7 +71,11 @@ func (g *randGen) lease() int64 {
 }
 
 func (g *randGen) put() *command.PutRequest {
-	return &command.PutRequest{Key: g.key(), Value: g.pick(randValues), PrevKV: g.r.IntN(2) == 0, Lease: g.lease(), Type: command.ValueType(g.r.IntN(2))}
+	p := &command.PutRequest{Key: g.key(), Value: g.pick(randValues), PrevKV: g.r.IntN(2) == 0, Lease: g.lease(), Type: command.ValueType(g.r.IntN(2))}
+	if g.rare() {
+		p.Type = command.ValueType(g.r.IntN(256))
+	}
+	return p
 }
 
 func (g *randGen) del() *command.DeleteRequest {
@@ -250,10 +254,23 @@ func randomApply(t *testing.T, seed uint64) {
 		req := g.request()
 		req.ID = uint64(i + 1)
 		reqs = append(reqs, req)
-		entries = append(entries, raftnode.Entry{Index: uint64(i + 1), Term: 1, Proposals: [][]byte{command.EncodeRequest(nil, req)}})
+		// Mostly one proposal per entry, sometimes a few.
+		if len(entries) == 0 || g.r.IntN(4) != 0 {
+			entries = append(entries, raftnode.Entry{Index: uint64(len(entries) + 1), Term: 1})
+		}
+		last := &entries[len(entries)-1]
+		last.Proposals = append(last.Proposals, command.EncodeRequest(nil, req))
 	}
 	describe := func(i int) string {
-		return fmt.Sprintf("seed %d entry %d: %+v", seed, i+1, *reqs[i])
+		return fmt.Sprintf("seed %d request %d: %+v", seed, i+1, *reqs[i])
+	}
+	describeEntry := func(i int) string {
+		s := fmt.Sprintf("seed %d entry %d:", seed, i+1)
+		for _, p := range entries[i].Proposals {
+			r, err := command.DecodeRequest(p)
+			s += fmt.Sprintf(" %+v (%v)", r, err)
+		}
+		return s
 	}
 	// a: one entry per Apply. b: batches of up to 7, reopened midway.
 	sinkA, sinkB := &recordingSink{collect: true}, &recordingSink{collect: true}
@@ -263,16 +280,16 @@ func randomApply(t *testing.T, seed uint64) {
 		func() {
 			defer func() {
 				if p := recover(); p != nil {
-					t.Fatalf("panic applying %s: %v", describe(i), p)
+					t.Fatalf("panic applying %s: %v", describeEntry(i), p)
 				}
 			}()
 			a.results = nil
 			if err := a.sm.Apply(entries[i : i+1]); err != nil {
-				t.Fatalf("Apply %s: %v", describe(i), err)
+				t.Fatalf("Apply %s: %v", describeEntry(i), err)
 			}
 			checkLatestCache(t, a.sm)
-			if len(a.results) == 1 {
-				resA[i] = encodeResult(a.results[0])
+			for _, r := range a.results {
+				resA[r.ID-1] = encodeResult(r)
 			}
 		}()
 	}
@@ -287,7 +304,7 @@ func randomApply(t *testing.T, seed uint64) {
 		checkLatestCache(t, b.sm)
 		resB = append(resB, encodeResults(b.results)...)
 		i = j
-		if !reopened && i >= n/2 {
+		if !reopened && i >= len(entries)/2 {
 			reopened = true
 			b.close()
 			b.open()
@@ -334,7 +351,13 @@ func randomApply(t *testing.T, seed uint64) {
 
 	// c: restored from a snapshot of d taken midway, then the rest of the log.
 	c, d := newEnv(t), newEnv(t)
-	d.apply(entries[:n/3]...)
+	// c has state of its own before the restore: a key, an undone change
+	// (a redo stack loaded in memory) and cached records, all to be
+	// replaced.
+	c.apply(c.entry(&command.Request{Put: &command.PutRequest{Key: []byte("a"), Value: []byte("stale")}}),
+		c.entry(&command.Request{Put: &command.PutRequest{Key: []byte("b"), Value: []byte("stale")}}),
+		c.entry(&command.Request{Undo: &command.UndoRequest{}}))
+	d.apply(entries[:len(entries)/3]...)
 	body, index, err := d.sm.OpenSnapshot()
 	if err != nil {
 		t.Fatal(err)
@@ -352,7 +375,7 @@ func randomApply(t *testing.T, seed uint64) {
 		t.Fatal(err)
 	}
 	c.results = nil
-	c.apply(entries[n/3:]...)
+	c.apply(entries[len(entries)/3:]...)
 	for _, r := range c.results {
 		want := resA[r.ID-1]
 		if got := encodeResult(r); !bytes.Equal(want, got) {
