@@ -79,7 +79,7 @@ func (sm *StateMachine) Apply(entries []raftnode.Entry) error {
 	return sm.ap.apply(entries)
 }
 
-func (a *applier) apply(entries []raftnode.Entry) error {
+func (a *applier) apply(entries []raftnode.Entry) (err error) {
 	sm := a.sm
 	startApplied := sm.applied.Load()
 	applied := startApplied
@@ -89,6 +89,11 @@ func (a *applier) apply(entries []raftnode.Entry) error {
 	a.results = a.results[:0]
 	a.chg.begin(sm.opts.Changes)
 	defer func() {
+		if err != nil {
+			// Nothing of this call was committed: in-memory state built
+			// from it (the redo stack) is re-read from the store.
+			a.redoLoaded = false
+		}
 		a.batch.Reset()
 		clear(a.pending)
 		clear(a.results[:cap(a.results)]) // drop references to delivered results
