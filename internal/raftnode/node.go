@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.etcd.io/raft/v3"
 	pb "go.etcd.io/raft/v3/raftpb"
@@ -258,29 +260,52 @@ func (n *Node) do(ctx context.Context, fn func(rn *raft.RawNode)) error {
 func (n *Node) ProposeConfChange(ctx context.Context, cc *pb.ConfChangeV2) error {
 	key := string(cc.GetContext())
 	wait := make(chan struct{})
-	var perr error
-	err := n.do(ctx, func(rn *raft.RawNode) {
-		if perr = rn.ProposeConfChange(cc); perr != nil {
-			return
+	// raft silently replaces a conf change with an empty entry while
+	// another one is unapplied — and a new leader counts its whole log as
+	// possibly holding one until it has applied it. So a proposal that
+	// does not apply within an election timeout is proposed again. That is
+	// safe: raft refuses the copy while the first is pending, and a copy
+	// of an applied change is a no-op (adding a member it has, removing
+	// one it does not).
+	retry := time.Duration(n.cfg.ElectionTicks) * n.cfg.TickInterval
+	for {
+		var perr error
+		err := n.do(ctx, func(rn *raft.RawNode) {
+			select {
+			case <-wait:
+				return // applied since the timer fired: waiters are closed here, on this goroutine
+			default:
+			}
+			if perr = rn.ProposeConfChange(cc); perr != nil {
+				return
+			}
+			if !slices.Contains(n.loop.confWaiters[key], wait) {
+				n.loop.confWaiters[key] = append(n.loop.confWaiters[key], wait)
+			}
+		})
+		if err != nil {
+			return err
 		}
-		n.loop.confWaiters[key] = append(n.loop.confWaiters[key], wait)
-	})
-	if err != nil {
-		return err
-	}
-	if perr != nil {
-		if errors.Is(perr, raft.ErrProposalDropped) {
-			return ErrProposalDropped
+		if perr != nil {
+			if errors.Is(perr, raft.ErrProposalDropped) {
+				return ErrProposalDropped
+			}
+			return fmt.Errorf("raftnode: propose conf change: %w", perr)
 		}
-		return fmt.Errorf("raftnode: propose conf change: %w", perr)
-	}
-	select {
-	case <-wait:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-n.donec:
-		return ErrStopped
+		t := time.NewTimer(retry)
+		select {
+		case <-wait:
+			t.Stop()
+			return nil
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-n.donec:
+			t.Stop()
+			return ErrStopped
+		case <-t.C:
+			n.log.Info("conf change not applied yet; proposing it again", "after", retry)
+		}
 	}
 }
 
