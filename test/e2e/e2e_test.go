@@ -163,10 +163,12 @@ func cli(t *testing.T, endpoints string, args ...string) (string, string, error)
 	return out.String(), errb.String(), err
 }
 
-func TestThreeNodeKillLeader(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test")
-	}
+// startCluster starts three nodes of the built binary, waits until each is
+// ready, and returns them and their HTTP endpoints, comma-separated. The
+// nodes are killed at the end of the test, and their logs printed if it
+// failed.
+func startCluster(t *testing.T) ([]*proc, string) {
+	t.Helper()
 	dir := t.TempDir()
 	var procs []*proc
 	var initial []string
@@ -195,9 +197,6 @@ func TestThreeNodeKillLeader(t *testing.T) {
 	var endpoints []string
 	for _, p := range procs {
 		endpoints = append(endpoints, p.http)
-	}
-	eps := strings.Join(endpoints, ",")
-	for _, p := range procs {
 		eventually(t, 20*time.Second, p.name+" ready", func() error {
 			var body any
 			code, err := getJSON(p.http, "/readyz", &body)
@@ -207,6 +206,14 @@ func TestThreeNodeKillLeader(t *testing.T) {
 			return nil
 		})
 	}
+	return procs, strings.Join(endpoints, ",")
+}
+
+func TestThreeNodeKillLeader(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	procs, eps := startCluster(t)
 
 	// The CLI writes and reads through any endpoint.
 	if out, errOut, err := cli(t, eps, "put", "hello", "world"); err != nil || strings.TrimSpace(out) != "OK" {

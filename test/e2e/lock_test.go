@@ -5,55 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
-
-// startCluster starts three nodes and returns them and their endpoints.
-func startCluster(t *testing.T) ([]*proc, string) {
-	t.Helper()
-	dir := t.TempDir()
-	var procs []*proc
-	var initial []string
-	for i := 1; i <= 3; i++ {
-		p := &proc{name: fmt.Sprintf("n%d", i), dir: filepath.Join(dir, fmt.Sprintf("n%d", i)),
-			peer: freePort(t), http: freePort(t), resp: freePort(t)}
-		procs = append(procs, p)
-		initial = append(initial, p.name+"="+p.peer)
-	}
-	for _, p := range procs {
-		p.start(t, "--initial-cluster", strings.Join(initial, ","))
-	}
-	t.Cleanup(func() {
-		for _, p := range procs {
-			if p.cmd.ProcessState == nil {
-				_ = p.cmd.Process.Kill()
-				<-p.done
-			}
-		}
-		if t.Failed() {
-			for _, p := range procs {
-				t.Logf("--- log of %s ---\n%s", p.name, p.logs())
-			}
-		}
-	})
-	var endpoints []string
-	for _, p := range procs {
-		endpoints = append(endpoints, p.http)
-		eventually(t, 20*time.Second, p.name+" ready", func() error {
-			var body any
-			code, err := getJSON(p.http, "/readyz", &body)
-			if err != nil || code != 200 {
-				return fmt.Errorf("readyz %d %v %v", code, body, err)
-			}
-			return nil
-		})
-	}
-	return procs, strings.Join(endpoints, ",")
-}
 
 // locker is a `cairn lock` process in hold mode, driven over stdin.
 type locker struct {

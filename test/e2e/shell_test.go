@@ -2,57 +2,10 @@ package e2e
 
 import (
 	"bytes"
-	"fmt"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
-
-// startThreeNodes starts a 3-node cluster of the built binary and waits
-// until every node is ready. It returns the HTTP endpoints.
-func startThreeNodes(t *testing.T) []string {
-	t.Helper()
-	dir := t.TempDir()
-	var procs []*proc
-	var initial []string
-	for i := 1; i <= 3; i++ {
-		p := &proc{name: fmt.Sprintf("n%d", i), dir: filepath.Join(dir, fmt.Sprintf("n%d", i)),
-			peer: freePort(t), http: freePort(t), resp: freePort(t)}
-		procs = append(procs, p)
-		initial = append(initial, p.name+"="+p.peer)
-	}
-	for _, p := range procs {
-		p.start(t, "--initial-cluster", strings.Join(initial, ","))
-	}
-	t.Cleanup(func() {
-		for _, p := range procs {
-			if p.cmd.ProcessState == nil {
-				_ = p.cmd.Process.Kill()
-				<-p.done
-			}
-		}
-		if t.Failed() {
-			for _, p := range procs {
-				t.Logf("--- log of %s ---\n%s", p.name, p.logs())
-			}
-		}
-	})
-	var eps []string
-	for _, p := range procs {
-		eventually(t, 20*time.Second, p.name+" ready", func() error {
-			var body any
-			code, err := getJSON(p.http, "/readyz", &body)
-			if err != nil || code != 200 {
-				return fmt.Errorf("readyz %d %v %v", code, body, err)
-			}
-			return nil
-		})
-		eps = append(eps, p.http)
-	}
-	return eps
-}
 
 // shellSession is the session of issue #7: each input line and what the
 // shell prints for it ("" for a statement).
@@ -84,7 +37,11 @@ func TestShellSession(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test")
 	}
-	eps := startThreeNodes(t)
+	procs, _ := startCluster(t)
+	var eps []string
+	for _, p := range procs {
+		eps = append(eps, p.http)
+	}
 	var in, want strings.Builder
 	for _, s := range shellSession {
 		in.WriteString(s.in + "\n")
