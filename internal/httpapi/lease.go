@@ -52,6 +52,22 @@ func (a *api) leases() (LeaseService, error) {
 	return ls, nil
 }
 
+// lockBody is the common start of the lock handlers that take a JSON
+// body: the lease service, the body, its encoding and the decoded name.
+func (a *api) lockBody(r *http.Request) (ls LeaseService, b leaseJSON, c codec, name []byte, err error) {
+	if ls, err = a.leases(); err != nil {
+		return
+	}
+	if err = decodeBody(r, &b); err != nil {
+		return
+	}
+	if c, err = parseEncoding(b.Encoding); err != nil {
+		return
+	}
+	name, err = c.decode("name", b.Name)
+	return
+}
+
 type leaseJSON struct {
 	ID         int64       `json:"id"`
 	TTL        int64       `json:"ttl_ms"`
@@ -167,19 +183,7 @@ func (a *api) leaseList(r *http.Request) (response, error) {
 // POST /v1/lock/acquire {"name":"db","lease":7,"wait_ms":5000}: with
 // lease 0, a fresh lease of ttl_ms is granted for the acquisition.
 func (a *api) lockAcquire(r *http.Request) (response, error) {
-	ls, err := a.leases()
-	if err != nil {
-		return response{}, err
-	}
-	var b leaseJSON
-	if err := decodeBody(r, &b); err != nil {
-		return response{}, err
-	}
-	c, err := parseEncoding(b.Encoding)
-	if err != nil {
-		return response{}, err
-	}
-	name, err := c.decode("name", b.Name)
+	ls, b, c, name, err := a.lockBody(r)
 	if err != nil {
 		return response{}, err
 	}
@@ -209,19 +213,7 @@ func (a *api) lockAcquire(r *http.Request) (response, error) {
 
 // POST /v1/lock/release {"name":"db","token":42}
 func (a *api) lockRelease(r *http.Request) (response, error) {
-	ls, err := a.leases()
-	if err != nil {
-		return response{}, err
-	}
-	var b leaseJSON
-	if err := decodeBody(r, &b); err != nil {
-		return response{}, err
-	}
-	c, err := parseEncoding(b.Encoding)
-	if err != nil {
-		return response{}, err
-	}
-	name, err := c.decode("name", b.Name)
+	ls, b, _, name, err := a.lockBody(r)
 	if err != nil {
 		return response{}, err
 	}
@@ -266,19 +258,7 @@ func (a *api) lockStatus(r *http.Request) (response, error) {
 // POST /v1/lock/fence {"name":"db","token":42,"ops":[{"put":{...}}]}:
 // the ops apply as one txn only if token is the holder's.
 func (a *api) lockFence(r *http.Request) (response, error) {
-	ls, err := a.leases()
-	if err != nil {
-		return response{}, err
-	}
-	var b leaseJSON
-	if err := decodeBody(r, &b); err != nil {
-		return response{}, err
-	}
-	c, err := parseEncoding(b.Encoding)
-	if err != nil {
-		return response{}, err
-	}
-	name, err := c.decode("name", b.Name)
+	ls, b, c, name, err := a.lockBody(r)
 	if err != nil {
 		return response{}, err
 	}
