@@ -68,6 +68,8 @@ needs no bootstrap flags.
 	f.BoolVar(&cfg.Learner, "learner", false, "join as a read-only replica (never promoted to voter)")
 	f.Int64Var(&cfg.RetainRevisions, "retain-revisions", 100000, "MVCC history to keep, in revisions (negative: keep all)")
 	f.Var(latestCacheFlag{&cfg.LatestCache}, "latest-cache", "memory for the latest-record cache in front of storage, e.g. 32MiB (0 disables it)")
+	f.Var(sizeFlag{&cfg.CacheSize, "64MiB"}, "block-cache", "memory for Pebble's block cache, on top of the memtables")
+	f.Var(sizeFlag{&cfg.MemTableSize, "32MiB"}, "memtable-size", "size of one Pebble memtable (up to two are in memory)")
 	f.Uint64Var(&cfg.CompactEntries, "compact-entries", 10000, "truncate the raft log once it holds this many entries")
 	f.Uint64Var(&cfg.CatchUpEntries, "catch-up-entries", 5000, "entries kept after truncation for followers that are slightly behind")
 	f.DurationVar(&cfg.CompactInterval, "compact-interval", time.Minute, "how often the leader enforces --retain-revisions")
@@ -91,6 +93,48 @@ func (f latestCacheFlag) String() string {
 }
 
 func (f latestCacheFlag) Set(s string) error {
+	n, err := parseSize(s)
+	if err != nil {
+		return fmt.Errorf("want a size such as 32MiB or 0, got %q", s)
+	}
+	if n == 0 {
+		*f.v = -1 // off
+		return nil
+	}
+	*f.v = n
+	return nil
+}
+
+func (latestCacheFlag) Type() string { return "size" }
+
+// sizeFlag parses a positive byte size (B, KiB, MiB, GiB; a bare number is
+// bytes). def is what the zero value means, for the help text.
+type sizeFlag struct {
+	v   *int64
+	def string
+}
+
+func (f sizeFlag) String() string {
+	if f.v == nil || *f.v == 0 {
+		return f.def
+	}
+	return strconv.FormatInt(*f.v, 10)
+}
+
+func (f sizeFlag) Set(s string) error {
+	n, err := parseSize(s)
+	if err != nil || n == 0 {
+		return fmt.Errorf("want a size such as %s, got %q", f.def, s)
+	}
+	*f.v = n
+	return nil
+}
+
+func (sizeFlag) Type() string { return "size" }
+
+// parseSize parses a byte size: a number with an optional B, KiB, MiB or
+// GiB suffix, at most 1 TiB.
+func parseSize(s string) (int64, error) {
 	units := []struct {
 		suffix string
 		mult   int64
@@ -104,14 +148,7 @@ func (f latestCacheFlag) Set(s string) error {
 	}
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if err != nil || n < 0 || n > (1<<40)/mult {
-		return fmt.Errorf("want a size such as 32MiB or 0, got %q", s)
+		return 0, fmt.Errorf("bad size %q", s)
 	}
-	if n == 0 {
-		*f.v = -1 // off
-		return nil
-	}
-	*f.v = n * mult
-	return nil
+	return n * mult, nil
 }
-
-func (latestCacheFlag) Type() string { return "size" }

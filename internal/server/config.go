@@ -53,6 +53,7 @@ type Config struct {
 	TickInterval    time.Duration // raft tick (default 100ms)
 	ElectionTicks   int           // default 10
 	CacheSize       int64         // Pebble block cache (default 64 MiB)
+	MemTableSize    int64         // one Pebble memtable (default 32 MiB)
 	LatestCache     int64         // latest-record cache in bytes (0: default 32 MiB; negative: off)
 	CompactEntries  uint64        // raft log compaction threshold (default 10000)
 	CatchUpEntries  uint64        // entries kept after compaction (default 5000)

@@ -111,7 +111,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	s.self = membership.Member{ID: ident.ID, Name: ident.Name, PeerAddr: cfg.AdvertisePeer, HTTPAddr: cfg.ListenHTTP, RESPAddr: cfg.ListenRESP, ReadOnly: cfg.Learner}
 
-	if s.db, err = storage.Open(filepath.Join(cfg.DataDir, "db"), storage.Options{CacheSize: cfg.CacheSize, FS: cfg.FS}); err != nil {
+	if s.db, err = storage.Open(filepath.Join(cfg.DataDir, "db"), storage.Options{CacheSize: cfg.CacheSize, MemTableSize: uint64(max(cfg.MemTableSize, 0)), FS: cfg.FS}); err != nil {
 		return nil, err
 	}
 	if s.rlog, err = raftlog.Open(s.db, 0); err != nil {
