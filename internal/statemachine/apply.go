@@ -47,6 +47,10 @@ type applier struct {
 	// Change collection for watches (changes.go).
 	chg changeCollector
 
+	// scanBudget is what the current txn's span compares may still read of
+	// the change index (unchanged.go).
+	scanBudget int
+
 	// getLatest's output, kept here so the GetFunc callback is allocated
 	// once. got.value aliases gotVal.
 	got    record
@@ -277,6 +281,7 @@ func (a *applier) applyTxn(res *command.Result, t *command.TxnRequest) error {
 		return nil
 	}
 	ok := true
+	a.scanBudget = maxUnchangedScan
 	for i := range t.Compares {
 		holds, err := a.compare(&t.Compares[i])
 		if err != nil {

@@ -25,18 +25,22 @@ import (
 //     since+1 to the current revision, filtering keys in the span. Cost:
 //     proportional to the number of changes since since in the whole
 //     store, which is small for an optimistic transaction that commits
-//     soon after its reads. Beyond maxUnchangedScan entries the compare
-//     fails (conservatively: the caller retries at a newer revision), so
-//     one compare cannot stall the apply loop.
+//     soon after its reads (measured: ~60 ns per entry, so ~6 ms at the
+//     limit). The span compares of one txn read at most maxUnchangedScan
+//     entries together; beyond that the compare fails (conservatively: the
+//     caller retries at a newer revision), so one txn cannot stall the
+//     apply loop.
 //
 // Revisions below the compaction horizon fail the compare: the versions
 // and change index entries that would show a change may be gone. So does a
 // revision above the store's: it cannot be vouched for.
 
-// maxUnchangedScan bounds the change index entries one span compare reads.
+// maxUnchangedScan bounds the change index entries the span compares of
+// one txn read.
 var maxUnchangedScan = 100_000 // a variable for tests only
 
-// unchangedSince evaluates a CompareUnchangedSince over key, end.
+// unchangedSince evaluates a CompareUnchangedSince over key, end. A span
+// compare spends a.scanBudget (set per txn by applyTxn).
 func (a *applier) unchangedSince(key, end []byte, since int64) (bool, error) {
 	if since < a.compacted || since > a.rev {
 		return false, nil
@@ -50,9 +54,8 @@ func (a *applier) unchangedSince(key, end []byte, since int64) (bool, error) {
 	lower, upper := storage.ChangeSpan(a.sm.group, uint64(since)+1, uint64(a.rev)+1)
 	it := a.batch.NewIter(lower, upper)
 	defer it.Close()
-	scanned := 0
 	for valid := it.First(); valid; valid = it.Next() {
-		if scanned++; scanned > maxUnchangedScan {
+		if a.scanBudget--; a.scanBudget < 0 {
 			return false, nil
 		}
 		_, uk, err := storage.DecodeChangeKey(it.Key())

@@ -1,6 +1,7 @@
 package statemachine
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/cairndb/cairn/internal/command"
@@ -132,6 +133,21 @@ func TestUnchangedSinceScanLimit(t *testing.T) {
 	if rs := e.apply(e.entry(unchangedTxn("x", "", 0))); !rs[0].Txn.Succeeded {
 		t.Fatal("key compare failed")
 	}
+	// The limit is per txn: two span compares over 2 changes each exceed it.
+	maxUnchangedScan = 4
+	rev := e.sm.Revision()
+	e.apply(e.entry(putReq("a", "2")), e.entry(putReq("b", "2")))
+	two := unchangedTxn("x", "y", rev)
+	if rs := e.apply(e.entry(two)); !rs[0].Txn.Succeeded {
+		t.Fatal("one compare over 2 changes failed")
+	}
+	rev = e.sm.Revision()
+	e.apply(e.entry(putReq("a", "3")), e.entry(putReq("b", "3")))
+	two = unchangedTxn("x", "y", rev)
+	two.Txn.Compares = append(two.Txn.Compares, two.Txn.Compares[0], two.Txn.Compares[0])
+	if rs := e.apply(e.entry(two)); rs[0].Txn.Succeeded {
+		t.Fatal("three compares over 2 changes each held")
+	}
 }
 
 // TestUnchangedSinceInvalid: malformed unchanged-since compares make the
@@ -150,5 +166,30 @@ func TestUnchangedSinceInvalid(t *testing.T) {
 		if rs[0].Err != command.ErrCodeInvalid {
 			t.Errorf("%s: err %q, want %q", name, rs[0].Err, command.ErrCodeInvalid)
 		}
+	}
+}
+
+// BenchmarkUnchangedSince measures one unchanged-since compare with 1000
+// writes (to other keys) since its revision: a span compare scans them, a
+// key compare seeks once.
+func BenchmarkUnchangedSince(b *testing.B) {
+	for _, bc := range []struct{ name, key, end string }{{"key", "x", ""}, {"span", "x", "y"}} {
+		b.Run(bc.name, func(b *testing.B) {
+			e := newEnv(b)
+			var ents []raftnode.Entry
+			for i := range 1000 {
+				ents = append(ents, e.entry(putReq(fmt.Sprintf("k%04d", i), "v")))
+			}
+			e.apply(ents...)
+			a := &e.sm.ap
+			a.rev, a.compacted = e.sm.revision.Load(), e.sm.compacted.Load()
+			b.ResetTimer()
+			for range b.N {
+				a.scanBudget = maxUnchangedScan
+				if ok, err := a.unchangedSince([]byte(bc.key), []byte(bc.end), 0); err != nil || !ok {
+					b.Fatal("compare failed", err)
+				}
+			}
+		})
 	}
 }
