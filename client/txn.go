@@ -9,6 +9,8 @@ import (
 // and the like.
 type Cmp struct {
 	key    []byte
+	end    []byte // UnchangedSince
+	prefix bool   // UnchangedSince
 	target string
 	result string
 	value  any
@@ -30,10 +32,21 @@ func ModRevision(key []byte) Cmp { return Cmp{key: key, target: "mod_revision"} 
 // Exists is whether key exists, for Compare with "=" or "!=" and a bool.
 func Exists(key []byte) Cmp { return Cmp{key: key, target: "exists"} }
 
+// UnchangedSince is the condition "no write of key since a revision", for
+// Compare with "=" and the revision: it fails if key was put, deleted or
+// expired after it, even if it ended as it was (created then deleted), or
+// if the revision is below the compaction horizon. WithPrefix, WithRange
+// and WithFromKey make it cover a range of keys, so a key created in it
+// fails it too.
+func UnchangedSince(key []byte, opts ...OpOption) Cmp {
+	o := newOp(opts)
+	return Cmp{key: key, target: "unchanged_since", end: o.end, prefix: o.prefix}
+}
+
 // Compare completes a condition: result is "=", "!=", "<" or ">", and v is
-// a []byte or string for Value, an integer for Version, CreateRevision and
-// ModRevision, and a bool for Exists. A bad combination is reported by
-// Commit.
+// a []byte or string for Value, an integer for Version, CreateRevision,
+// ModRevision and UnchangedSince, and a bool for Exists. A bad combination
+// is reported by Commit.
 func Compare(cmp Cmp, result string, v any) Cmp {
 	cmp.result = result
 	switch result {
@@ -55,6 +68,12 @@ func Compare(cmp Cmp, result string, v any) Cmp {
 		cmp.value, ok = v.(bool)
 		if result != "=" && result != "!=" {
 			cmp.err = fmt.Errorf("cairn: compare exists: only = and != apply")
+			return cmp
+		}
+	case "unchanged_since":
+		cmp.value, ok = toInt64(v)
+		if result != "=" {
+			cmp.err = fmt.Errorf("cairn: compare unchanged_since: only = applies")
 			return cmp
 		}
 	default:
@@ -145,6 +164,8 @@ type OpResponse struct {
 
 type cmpWire struct {
 	Key    []byte `json:"key"`
+	End    []byte `json:"end,omitempty"`
+	Prefix bool   `json:"prefix,omitempty"`
 	Target string `json:"target"`
 	Result string `json:"result"`
 	Value  any    `json:"value"`
@@ -174,7 +195,7 @@ func (t *Txn) Commit() (*TxnResponse, error) {
 		if c.result == "" {
 			return nil, fmt.Errorf("cairn: compare %s: use Compare to set the relation", c.target)
 		}
-		w.Compare = append(w.Compare, cmpWire{Key: c.key, Target: c.target, Result: c.result, Value: c.value})
+		w.Compare = append(w.Compare, cmpWire{Key: c.key, End: c.end, Prefix: c.prefix, Target: c.target, Result: c.result, Value: c.value})
 	}
 	safe := true
 	branch := func(ops []Op) []opWire {

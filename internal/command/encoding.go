@@ -30,6 +30,7 @@ import (
 //	  undo       = see undo.go                                          tag 16
 //	  (none)     =                                                      tag 0
 //	compare      = key target:byte result:byte value int:varint
+//	               (CompareUnchangedSince: value = span end, int = revision)
 //	op           = tag:byte (put | delete | range | mutate | doc | none)
 //	  range      = key end limit:varint revision:varint flags:byte(1=keys_only 2=count_only)  tag 3
 //

@@ -59,6 +59,9 @@ func requestCases() map[string]*Request {
 				{Key: []byte("d"), Target: CompareModRevision, Result: CompareNotEqual, Int: 1 << 50},
 				{Key: []byte("e"), Target: CompareExists, Result: CompareEqual, Int: 1},
 				{Key: []byte("f"), Target: 200, Result: 100, Value: []byte("junk"), Int: 4},
+				{Key: []byte("g"), Target: CompareUnchangedSince, Result: CompareEqual, Value: []byte("h"), Int: 77},
+				{Key: []byte("\x00"), Target: CompareUnchangedSince, Result: CompareEqual, Value: []byte{0}, Int: 1 << 40},
+				{Key: []byte("k"), Target: CompareUnchangedSince, Result: CompareEqual},
 			},
 			Success: []TxnOp{
 				{Put: &PutRequest{Key: []byte("a"), Value: []byte("1"), PrevKV: true, Lease: 9}},

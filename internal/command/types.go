@@ -85,6 +85,15 @@ const (
 	CompareCreateRevision
 	CompareModRevision
 	CompareExists // Int is 1 (exists) or 0 (absent); Result must be EQ or NE
+	// CompareUnchangedSince holds when no key in the span Key, Value changed
+	// (put, delete, expiry: any write) at a revision in (Int, current]. The
+	// span follows RangeRequest: Value empty means exactly Key, Value "\x00"
+	// every key >= Key, else [Key, Value). Int is the revision the caller
+	// read at; Result must be CompareEqual. The compare fails when Int is
+	// below the compaction horizon or above the store revision: it cannot be
+	// vouched for, and the caller retries at a newer revision. See
+	// docs/QUERY.md ("Transactions") for its cost.
+	CompareUnchangedSince
 )
 
 // CompareResult is the relation a Compare asserts.
@@ -103,8 +112,8 @@ type Compare struct {
 	Key    []byte
 	Target CompareTarget
 	Result CompareResult
-	Value  []byte // for CompareValue
-	Int    int64  // for the numeric targets
+	Value  []byte // for CompareValue; the span end for CompareUnchangedSince
+	Int    int64  // for the numeric targets; the revision for CompareUnchangedSince
 }
 
 // TxnOp is one operation of a txn branch. Exactly one field is set.

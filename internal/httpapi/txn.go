@@ -8,12 +8,16 @@ import (
 )
 
 // The raw value of a compare is a string for target "value", an integer
-// for the revision and version targets, and a boolean for "exists".
+// for the revision and version targets and for "unchanged_since" (the
+// revision), and a boolean for "exists". End and Prefix make an
+// "unchanged_since" compare cover a range, as for a range read.
 type compareJSON struct {
 	Key    string          `json:"key"`
 	Target string          `json:"target"`
 	Result string          `json:"result"`
 	Value  json.RawMessage `json:"value"`
+	End    string          `json:"end"`
+	Prefix bool            `json:"prefix"`
 }
 
 type txnOpJSON struct {
@@ -41,6 +45,7 @@ var compareTargets = map[string]command.CompareTarget{
 	"create_revision": command.CompareCreateRevision,
 	"mod_revision":    command.CompareModRevision,
 	"exists":          command.CompareExists,
+	"unchanged_since": command.CompareUnchangedSince,
 }
 
 var compareResults = map[string]command.CompareResult{
@@ -114,13 +119,19 @@ func (a *api) txn(r *http.Request) (response, error) {
 func (c codec) compare(j *compareJSON) (command.Compare, error) {
 	cmp := command.Compare{Target: compareTargets[j.Target], Result: compareResults[j.Result]}
 	if cmp.Target == 0 {
-		return cmp, badRequest("unknown compare target %q (want value, version, create_revision, mod_revision or exists)", j.Target)
+		return cmp, badRequest("unknown compare target %q (want value, version, create_revision, mod_revision, exists or unchanged_since)", j.Target)
 	}
 	if cmp.Result == 0 {
 		return cmp, badRequest("unknown compare result %q (want =, !=, < or >)", j.Result)
 	}
 	var err error
-	if cmp.Key, err = c.decode("compare key", j.Key); err != nil {
+	if cmp.Target == command.CompareUnchangedSince {
+		if cmp.Key, cmp.Value, err = keyRange(c, j.Key, j.End, j.Prefix); err != nil {
+			return cmp, err
+		}
+	} else if j.End != "" || j.Prefix {
+		return cmp, badRequest("compare: end and prefix apply to target unchanged_since only")
+	} else if cmp.Key, err = c.decode("compare key", j.Key); err != nil {
 		return cmp, err
 	}
 	if len(j.Value) == 0 {
@@ -153,6 +164,9 @@ func (c codec) compare(j *compareJSON) (command.Compare, error) {
 			return cmp, badRequest("compare value: want an integer for target %s", j.Target)
 		}
 		cmp.Int = *n
+		if cmp.Target == command.CompareUnchangedSince && len(cmp.Key) > 0 && !command.ValidCompare(&cmp) {
+			return cmp, badRequest("compare unchanged_since: want result =, a revision >= 0 and a non-empty range")
+		}
 	}
 	return cmp, err
 }

@@ -12,17 +12,19 @@
 // # Transactions
 //
 // Run reads at one revision R and records the read set: every top-level
-// key read with its mod revision at R (0 when absent), and every key of a
-// keyspace listing with its create revision. When the script ends without
-// error and wrote something, its writes are committed as one
-// command.TxnRequest whose compares assert that every key read is
-// unchanged since R. When a compare fails (another write came between),
-// the script runs again from the start at a newer revision, up to
-// Options.MaxAttempts times. So scripts that write are serializable
-// (equivalent to running one at a time in commit order) except for
-// phantoms: a key created after R by another client under a listed
-// prefix is not detected (there is no range compare). A failing script
-// commits nothing.
+// key read with its mod revision at R (0 when absent), and every prefix
+// the script listed keys under ("" for the whole keyspace). When the
+// script ends without error and wrote something, its writes are committed
+// as one command.TxnRequest whose compares assert that every key read
+// still has that mod revision and, with one command.CompareUnchangedSince
+// per listed prefix, that no key under a listed prefix was created,
+// changed or deleted since R (keys read under a listed prefix need no
+// compare of their own). When a compare fails (another write came
+// between), the script runs again from the start at a newer revision, up
+// to Options.MaxAttempts times. So scripts that write are serializable
+// (equivalent to running one at a time in commit order), phantoms
+// included: a key created under a listed prefix after R fails the
+// commit. A failing script commits nothing.
 //
 // # Sandbox
 //

@@ -87,6 +87,16 @@ func (m *memStore) commit(t *command.TxnRequest) (*command.Result, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, c := range t.Compares {
+		if c.Target == command.CompareUnchangedSince {
+			if !command.ValidCompare(&c) {
+				return nil, fmt.Errorf("memStore: invalid compare %+v", c)
+			}
+			if m.changedSince(c.Key, c.Value, c.Int) {
+				m.conflict++
+				return &command.Result{Revision: m.rev, Txn: &command.TxnResult{}}, nil
+			}
+			continue
+		}
 		kv := m.at(string(c.Key), m.rev)
 		var got int64
 		if kv != nil {
@@ -136,4 +146,19 @@ func (m *memStore) put(key, value string, typ command.ValueType) {
 
 func delTxn(key string) *command.TxnRequest {
 	return &command.TxnRequest{Success: []command.TxnOp{{Delete: &command.DeleteRequest{Key: []byte(key)}}}}
+}
+
+// changedSince reports whether a key of the span key, end was written
+// after rev (or rev is in the future), as the state machine evaluates
+// command.CompareUnchangedSince. REQUIRES: m.mu.
+func (m *memStore) changedSince(key, end []byte, rev int64) bool {
+	if rev > m.rev {
+		return true
+	}
+	for k, vs := range m.versions {
+		if command.InSpan([]byte(k), key, end) && len(vs) > 0 && vs[len(vs)-1].ModRevision > rev {
+			return true
+		}
+	}
+	return false
 }

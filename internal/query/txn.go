@@ -26,6 +26,9 @@ type txn struct {
 	assigns int // counter giving new keys their iteration order
 
 	listed []listedKey // the keyspace at rev, by create revision (nil until listed)
+	// prefixes are the prefixes the script listed keys under ("" = every
+	// key): the commit asserts that no key under them changed since rev.
+	prefixes map[string]bool
 	// storeErr is the first error of the store, so a script that fails
 	// because of it reports the store's error (no leader, compacted ...).
 	storeErr error
@@ -184,6 +187,10 @@ func (t *txn) list(prefix string) ([]string, error) {
 	if err := t.listStore(); err != nil {
 		return nil, err
 	}
+	if t.prefixes == nil {
+		t.prefixes = map[string]bool{}
+	}
+	t.prefixes[prefix] = true
 	var keys []string
 	seen := map[string]bool{}
 	for _, lk := range t.listed {
@@ -250,10 +257,11 @@ func (t *txn) listStore() error {
 	return nil
 }
 
-// request builds the commit of the script's writes: compares that every
-// key read still has the version it had at t.rev (and every listed key
-// still exists with the same create revision), then the writes. It
-// returns nil when the script wrote nothing.
+// request builds the commit of the script's writes: compares that nothing
+// changed since t.rev under every prefix the script listed (which covers
+// the keys it read there) and that every other key read still has the
+// mod revision it had at t.rev, then the writes. It returns nil when the
+// script wrote nothing.
 func (t *txn) request() (*command.TxnRequest, error) {
 	var ops []command.TxnOp
 	keys := make([]string, 0, len(t.slots))
@@ -277,9 +285,20 @@ func (t *txn) request() (*command.TxnRequest, error) {
 		return nil, fmt.Errorf("%w: the script changed a value read from db", ErrReadOnly)
 	}
 	req := &command.TxnRequest{Success: ops}
+	prefixes := t.listedPrefixes()
+	for _, p := range prefixes {
+		// A range compare: a key created, changed or deleted under p after
+		// t.rev (a phantom included) fails the commit.
+		c := command.Compare{Key: []byte(p), Value: prefixEnd([]byte(p)), Target: command.CompareUnchangedSince,
+			Result: command.CompareEqual, Int: t.rev}
+		if p == "" {
+			c.Key = []byte{0} // every key: keys are never empty
+		}
+		req.Compares = append(req.Compares, c)
+	}
 	for _, k := range keys {
 		s := t.slots[k]
-		if !s.read {
+		if !s.read || underAny(k, prefixes) {
 			continue
 		}
 		var mod int64
@@ -288,17 +307,53 @@ func (t *txn) request() (*command.TxnRequest, error) {
 		}
 		req.Compares = append(req.Compares, command.Compare{Key: []byte(k), Target: command.CompareModRevision, Result: command.CompareEqual, Int: mod})
 	}
-	for _, lk := range t.listed {
-		if s, ok := t.slots[lk.key]; ok && s.read {
-			continue
-		}
-		req.Compares = append(req.Compares, command.Compare{Key: []byte(lk.key), Target: command.CompareCreateRevision, Result: command.CompareEqual, Int: lk.create})
-	}
 	if len(req.Compares) > t.limits.MaxTxnKeys || len(req.Success) > t.limits.MaxTxnKeys {
 		return nil, fmt.Errorf("%w: the transaction reads %d and writes %d keys, limit %d each",
 			ErrTooManyKeys, len(req.Compares), len(req.Success), t.limits.MaxTxnKeys)
 	}
 	return req, nil
+}
+
+// listedPrefixes returns the prefixes the script listed, in order, without
+// those under a shorter one.
+func (t *txn) listedPrefixes() []string {
+	all := make([]string, 0, len(t.prefixes))
+	for p := range t.prefixes {
+		all = append(all, p)
+	}
+	slices.Sort(all) // a prefix sorts before every string it prefixes
+	var out []string
+	for _, p := range all {
+		if n := len(out); n > 0 && hasPrefix(p, out[n-1]) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// underAny reports whether k starts with one of prefixes.
+func underAny(k string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if hasPrefix(k, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// prefixEnd is the end of the span of keys starting with p: p with its
+// last non-0xff byte incremented and the rest dropped, or "\x00" (every
+// key >= p) when there is none (p empty or all 0xff).
+func prefixEnd(p []byte) []byte {
+	end := bytes.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return []byte{0}
 }
 
 // write returns the op that stores the slot's final value, or nil when it

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/cairndb/cairn/internal/command"
 )
 
 // TestConflictRetries forces a concurrent write between a script's read
@@ -95,4 +98,112 @@ func TestSerializable(t *testing.T) {
 		t.Fatalf("got %s, want %s", got, want)
 	}
 	t.Logf("%d commits, %d conflicts", st.commits, st.conflict)
+}
+
+// TestPhantomDetected: a script lists keys and writes what it counted; a
+// key created by another client between its read and its commit (a
+// phantom: it was not in the listing, so no per-key compare can see it)
+// makes the commit fail, and the script runs again and counts it.
+func TestPhantomDetected(t *testing.T) {
+	for _, tc := range []struct {
+		name, script string
+		create       string // created between the first run's read and its commit
+		attempts     int
+		want         string
+	}{
+		{"len", "db['count'] = len([k for k in db if k != 'count'])", "item/c", 2, "3"},
+		{"for", "n = 0\nfor k in db:\n  if k.startswith('item/'):\n    n += 1\ndb['count'] = n", "item/c", 2, "3"},
+		{"prefix", "db['count'] = len(db.keys('item/'))", "item/c", 2, "3"},
+		{"items", "db['count'] = len(db.items('item/'))", "item/c", 2, "3"},
+		{"outside the prefix", "db['count'] = len(db.keys('item/'))", "other", 1, "2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := newMemStore()
+			run(t, st, nil, "db['item/a'] = 1\ndb['item/b'] = 2")
+			first := true
+			st.beforeCommit = func() {
+				if first {
+					first = false
+					st.put(tc.create, "x", 0)
+				}
+			}
+			res, err := Run(context.Background(), st, tc.script, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Attempts != tc.attempts {
+				t.Errorf("attempts %d, want %d", res.Attempts, tc.attempts)
+			}
+			st.beforeCommit = nil
+			if got, _ := run(t, st, nil, "db['count']"); got != tc.want {
+				t.Errorf("count = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestPhantomCreateDelete: a key created and deleted again under a listed
+// prefix between the read and the commit also fails the commit (the
+// keyspace changed meanwhile, even if it looks the same at commit).
+func TestPhantomCreateDelete(t *testing.T) {
+	st := newMemStore()
+	run(t, st, nil, "db['item/a'] = 1")
+	first := true
+	st.beforeCommit = func() {
+		if first {
+			first = false
+			st.put("item/z", "x", 0)
+			st.commit(delTxn("item/z"))
+		}
+	}
+	res, err := Run(context.Background(), st, "db['count'] = len(db.keys('item/'))", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Attempts != 2 {
+		t.Fatalf("attempts %d, want 2", res.Attempts)
+	}
+}
+
+// TestListingOneCompare: a listing is one range compare, whatever the
+// number of keys, and covers the keys read under it: a writing script may
+// list and read more keys than the compare limit.
+func TestListingOneCompare(t *testing.T) {
+	st := newMemStore()
+	const n = 1500
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "db['k%04d'] = %d\n", i, i)
+	}
+	if _, err := Run(context.Background(), st, b.String(), Options{MaxTxnKeys: 2 * n}); err != nil {
+		t.Fatal(err)
+	}
+	var txn *command.TxnRequest
+	store := &recordingStore{memStore: st, last: &txn}
+	res, err := Run(context.Background(), store, "s = 0\nfor v in db.values('k'):\n  s += v\ndb['sum'] = s\ndb['n'] = len(db)", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Committed || len(txn.Compares) != 1 {
+		t.Fatalf("committed %v with %d compares", res.Committed, len(txn.Compares))
+	}
+	c := txn.Compares[0]
+	if c.Target != command.CompareUnchangedSince || string(c.Key) != "\x00" || string(c.Value) != "\x00" || c.Int != res.Revision-1 {
+		t.Fatalf("compare %+v", c)
+	}
+	// len(db) counted the new "sum".
+	if got, _ := run(t, st, nil, "[db['n'], db['sum']]"); got != fmt.Sprintf("[%d, %d]", n+1, n*(n-1)/2) {
+		t.Fatalf("got %s", got)
+	}
+}
+
+// recordingStore keeps the last txn committed through it.
+type recordingStore struct {
+	*memStore
+	last **command.TxnRequest
+}
+
+func (r *recordingStore) Commit(ctx context.Context, t *command.TxnRequest) (*command.Result, error) {
+	*r.last = t
+	return r.memStore.Commit(ctx, t)
 }

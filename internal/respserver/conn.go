@@ -51,7 +51,7 @@ type conn struct {
 	multi   bool     // inside MULTI
 	dirty   bool     // a command was refused while queueing: EXEC aborts
 	queue   []queued // commands queued by MULTI
-	watches []watch  // keys WATCHed, with their mod revision at watch time
+	watches []watch  // keys WATCHed, with the store revision at watch time
 
 	ps pubsubState // SUBSCRIBE/PSUBSCRIBE (pubsub.go)
 }
@@ -63,7 +63,7 @@ type queued struct {
 
 type watch struct {
 	key []byte
-	mod int64 // 0: the key did not exist
+	rev int64 // the store revision WATCH read at
 }
 
 func newConn(s *Server, nc net.Conn) *conn {

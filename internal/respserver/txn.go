@@ -9,10 +9,12 @@ import (
 //   - MULTI starts queueing. Each queued command is checked for existence
 //     and arity at once (an error there makes EXEC fail with EXECABORT, as
 //     in Redis) and answered +QUEUED.
-//   - EXEC turns the queue into one TxnRequest: every WATCHed key becomes a
-//     compare "mod revision == the one read at WATCH time" (0 for a key
-//     that did not exist), and the commands' ops, in order, its success
-//     branch. Writes are Mutate ops, which apply in order and may touch one
+//   - WATCH records the store revision R it read at. EXEC turns the queue
+//     into one TxnRequest: every WATCHed key becomes a compare "unchanged
+//     since R" (command.CompareUnchangedSince: no write of the key at a
+//     revision after R, so a key created and deleted again, or deleted and
+//     recreated, fails it too, as in Redis), and the commands' ops, in
+//     order, its success branch. Writes are Mutate ops, which apply in order and may touch one
 //     key several times; reads are Range ops and see the writes before
 //     them. The txn is one raft proposal and one revision.
 //   - If a compare fails EXEC replies a null array and nothing is written.
@@ -80,17 +82,15 @@ func runWatch(c *conn, args [][]byte) {
 		return
 	}
 	keys := args[1:]
-	kvs, _, err := c.srv.svc.GetMany(c.ctx, keys, c.readOpts())
+	// The values are not needed, only the revision they were read at (and
+	// GetMany's key checks).
+	_, rev, err := c.srv.svc.GetMany(c.ctx, keys, c.readOpts())
 	if err != nil {
 		c.replyErr(err)
 		return
 	}
-	for i, k := range keys {
-		w := watch{key: append([]byte(nil), k...)}
-		if kvs[i] != nil {
-			w.mod = kvs[i].ModRevision
-		}
-		c.watches = append(c.watches, w)
+	for _, k := range keys {
+		c.watches = append(c.watches, watch{key: append([]byte(nil), k...), rev: rev})
 	}
 	c.ok()
 }
@@ -116,7 +116,7 @@ func runExec(c *conn, _ [][]byte) {
 
 	t := &command.TxnRequest{}
 	for _, w := range watches {
-		t.Compares = append(t.Compares, command.Compare{Key: w.key, Target: command.CompareModRevision, Result: command.CompareEqual, Int: w.mod})
+		t.Compares = append(t.Compares, command.Compare{Key: w.key, Target: command.CompareUnchangedSince, Result: command.CompareEqual, Int: w.rev})
 	}
 	plans := make([]plan, len(queue))
 	starts := make([]int, len(queue))

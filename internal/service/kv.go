@@ -185,7 +185,7 @@ func validateTxn(r *command.TxnRequest) error {
 		if err := validateKey(c.Key); err != nil {
 			return err
 		}
-		if c.Target < command.CompareValue || c.Target > command.CompareExists ||
+		if c.Target < command.CompareValue || c.Target > command.CompareUnchangedSince ||
 			c.Result < command.CompareEqual || c.Result > command.CompareGreater {
 			return fmt.Errorf("%w: bad compare target or result", ErrInvalid)
 		}

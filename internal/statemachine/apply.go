@@ -47,6 +47,10 @@ type applier struct {
 	// Change collection for watches (changes.go).
 	chg changeCollector
 
+	// scanBudget is what the current txn's span compares may still read of
+	// the change index (unchanged.go).
+	scanBudget int
+
 	// getLatest's output, kept here so the GetFunc callback is allocated
 	// once. got.value aliases gotVal.
 	got    record
@@ -277,6 +281,7 @@ func (a *applier) applyTxn(res *command.Result, t *command.TxnRequest) error {
 		return nil
 	}
 	ok := true
+	a.scanBudget = maxUnchangedScan
 	for i := range t.Compares {
 		holds, err := a.compare(&t.Compares[i])
 		if err != nil {
@@ -534,6 +539,9 @@ func (a *applier) deleteKey(k []byte, rev int64, cause watch.EventType) error {
 // compare evaluates c against the latest state (through the batch). A
 // missing key has value nil, version 0, create and mod revision 0.
 func (a *applier) compare(c *command.Compare) (bool, error) {
+	if c.Target == command.CompareUnchangedSince {
+		return a.unchangedSince(c.Key, c.Value, c.Int)
+	}
 	a.keyBuf = storage.AppendLatestKey(a.keyBuf[:0], a.sm.group, c.Key)
 	found, err := a.getLatest(a.keyBuf)
 	if err != nil {
@@ -583,13 +591,7 @@ func cmpInt(a, b int64) int {
 // the data.
 func validateTxn(t *command.TxnRequest) string {
 	for i := range t.Compares {
-		c := &t.Compares[i]
-		if len(c.Key) == 0 || c.Target < command.CompareValue || c.Target > command.CompareExists ||
-			c.Result < command.CompareEqual || c.Result > command.CompareGreater {
-			return command.ErrCodeInvalid
-		}
-		if c.Target == command.CompareExists &&
-			(c.Int < 0 || c.Int > 1 || (c.Result != command.CompareEqual && c.Result != command.CompareNotEqual)) {
+		if !command.ValidCompare(&t.Compares[i]) {
 			return command.ErrCodeInvalid
 		}
 	}

@@ -31,6 +31,7 @@ var (
 	randValues = []string{"", "1", "-3", "1.5", "x", `{"a":[1,2,{"b":3}],"c":"s","d":{"b":[true,null]}}`, `[1,[2,[3]]]`, `"str"`, "null", "9223372036854775807", "1e308"}
 	randPaths  = []string{"$", "$.a", "$..b", "$.a[*]", "$.a[-1]", ".c", "$[*]", "$..*", "$.d.b[0]", "$.x", "bad[", "", "$.a[0:2]", "$..[*]"}
 	randJSON   = []string{"1", `"s"`, "[1,2]", `{"b":null}`, "null", "1e308", "-0", "true", `{"a":{"b":1}}`, "[]", "{}", "2.5", "not json"}
+	randEnds   = []string{"", "b", "c", "z", "\x00", "a\x00"} // range ends of unchanged-since compares
 	randInts   = []int64{0, 1, -1, 2, 3, 7, 100, math.MaxInt64, math.MinInt64, 1 << 40}
 )
 
@@ -176,8 +177,16 @@ func (g *randGen) request() *command.Request {
 	case 3, 4:
 		t := &command.TxnRequest{Success: g.ops(), Failure: g.ops()}
 		for n := g.r.IntN(3); n > 0; n-- {
-			t.Compares = append(t.Compares, command.Compare{Key: g.key(), Target: command.CompareTarget(1 + g.r.IntN(5)),
-				Result: command.CompareResult(1 + g.r.IntN(4)), Value: g.pick(randValues), Int: int64(g.r.IntN(3))})
+			c := command.Compare{Key: g.key(), Target: command.CompareTarget(1 + g.r.IntN(6)),
+				Result: command.CompareResult(1 + g.r.IntN(4)), Value: g.pick(randValues), Int: int64(g.r.IntN(3))}
+			if c.Target == command.CompareUnchangedSince && g.r.IntN(4) > 0 {
+				// A recent revision (so the change index is scanned) or any.
+				c.Result, c.Value, c.Int = command.CompareEqual, g.pick(randEnds), max(0, g.rev-int64(g.r.IntN(8)))
+				if g.rare() {
+					c.Int = g.revision()
+				}
+			}
+			t.Compares = append(t.Compares, c)
 		}
 		req.Txn = t
 	case 5:

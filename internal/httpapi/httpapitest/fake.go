@@ -179,6 +179,9 @@ func (s *Service) Txn(ctx context.Context, r *command.TxnRequest) (*command.Resu
 		if err := validateKey(c.Key); err != nil {
 			return nil, err
 		}
+		if c.Target == command.CompareUnchangedSince && !command.ValidCompare(&c) {
+			return nil, fmt.Errorf("fake: bad compare: %w", service.ErrInvalid)
+		}
 	}
 	for _, branch := range [][]command.TxnOp{r.Success, r.Failure} {
 		if err := validateBranch(branch); err != nil {
@@ -343,6 +346,17 @@ func (s *Service) matchLocked(key, end []byte, rev int64) []*command.KeyValue {
 
 // compareLocked evaluates c at the current revision. REQUIRES: s.mu.
 func (s *Service) compareLocked(c command.Compare) bool {
+	if c.Target == command.CompareUnchangedSince {
+		if c.Int < s.compacted || c.Int > s.rev {
+			return false
+		}
+		for k, vs := range s.history {
+			if command.InSpan([]byte(k), c.Key, c.Value) && len(vs) > 0 && vs[len(vs)-1].kv.ModRevision > c.Int {
+				return false
+			}
+		}
+		return true
+	}
 	kv := s.getLocked(string(c.Key), s.rev)
 	if kv == nil {
 		kv = &command.KeyValue{}
