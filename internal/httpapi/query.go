@@ -60,6 +60,7 @@ var queryErrors = []struct {
 	{qry.ErrScript, http.StatusBadRequest, "script_error"},
 	{qry.ErrStepLimit, http.StatusBadRequest, "step_limit"},
 	{qry.ErrTimeLimit, http.StatusBadRequest, "time_limit"},
+	{qry.ErrMemoryLimit, http.StatusBadRequest, "memory_limit"},
 	{qry.ErrResultTooLarge, http.StatusBadRequest, "result_too_large"},
 	{qry.ErrTooManyKeys, http.StatusBadRequest, "too_many_keys"},
 	{qry.ErrReadOnly, http.StatusBadRequest, "read_only"},

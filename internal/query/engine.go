@@ -38,6 +38,7 @@ type Options struct {
 	MaxKeySize     int           // bytes in a key (default 4 KiB)
 	MaxHistory     int           // versions db.history returns (default 1000)
 	MaxAttempts    int           // runs before ErrConflict (default 10)
+	MaxMemory      int64         // heap growth while the script runs (default 256 MiB; see memguard.go)
 }
 
 func (o *Options) setDefaults() {
@@ -58,6 +59,9 @@ func (o *Options) setDefaults() {
 	def(&o.MaxKeySize, 4<<10)
 	def(&o.MaxHistory, 1000)
 	def(&o.MaxAttempts, 10)
+	if o.MaxMemory <= 0 {
+		o.MaxMemory = 256 << 20
+	}
 }
 
 // Session is the state a shell keeps between scripts: the JSON-convertible
@@ -166,7 +170,10 @@ func parse(src string) (*syntax.File, error) {
 		}
 		return nil, e
 	}
-	return f, lowerDel(f)
+	if err := lowerDel(f); err != nil {
+		return nil, err
+	}
+	return f, lowerMul(f)
 }
 
 // runOnce runs the script at one revision and commits its writes. It
@@ -194,8 +201,15 @@ func runOnce(ctx context.Context, store Store, src string, opts *Options, lock *
 	thread.SetMaxExecutionSteps(opts.MaxSteps)
 	timeLimit := context.AfterFunc(ctx, func() { thread.Cancel("time limit") })
 	defer timeLimit()
+	defer watchHeap(thread, opts.MaxMemory)()
 
-	globals := starlark.StringDict{"db": db, delBuiltin.Name(): delBuiltin}
+	globals := starlark.StringDict{
+		"db":                   db,
+		delBuiltin.Name():      delBuiltin,
+		mulBuiltin.Name():      mulBuiltin,
+		mulCheckBuiltin.Name(): mulCheckBuiltin,
+		"range":                rangeBuiltin(opts.MaxSteps),
+	}
 	if err := restoreSession(thread, globals, opts.Session); err != nil {
 		return nil, false, err
 	}
@@ -275,6 +289,10 @@ func scriptFailed(ctx context.Context, tx *txn, thread *starlark.Thread, err err
 	switch {
 	case thread.ExecutionSteps() >= opts.MaxSteps:
 		e.Kind, e.Msg = ErrStepLimit, fmt.Sprintf("more than %d steps", opts.MaxSteps)
+	case memoryTripped(thread):
+		e.Kind = ErrMemoryLimit
+	case errors.Is(err, ErrMemoryLimit):
+		e.Kind = ErrMemoryLimit
 	case ctx.Err() != nil:
 		e.Kind, e.Msg = ErrTimeLimit, fmt.Sprintf("the script ran out of time (limit %v, or the request's deadline)", opts.Timeout)
 	case errors.Is(err, ErrResultTooLarge), errors.Is(err, ErrTooManyKeys), errors.Is(err, ErrReadOnly), errors.Is(err, ErrNotAvailable):

@@ -38,6 +38,7 @@ var (
 	ErrScript         = errors.New("script error")
 	ErrStepLimit      = errors.New("step limit exceeded")
 	ErrTimeLimit      = errors.New("time limit exceeded")
+	ErrMemoryLimit    = errors.New("memory limit exceeded")
 	ErrResultTooLarge = errors.New("result too large")
 	ErrTooManyKeys    = errors.New("too many keys")
 	ErrReadOnly       = errors.New("read-only query")
