@@ -3,6 +3,8 @@ package query
 import (
 	"bytes"
 	"testing"
+
+	"go.starlark.net/starlark"
 )
 
 // FuzzJSON checks that a parsed JSON document encodes to a form that
@@ -28,6 +30,44 @@ func FuzzJSON(f *testing.F) {
 		enc2, err := toJSON(v2, 0)
 		if err != nil || !bytes.Equal(enc, enc2) {
 			t.Fatalf("%q: %q then %q (%v)", b, enc, enc2, err)
+		}
+	})
+}
+
+// FuzzParseScript parses and rewrites (del, *) random scripts and
+// compiles the result: the rewrites never panic and never produce a tree
+// the compiler rejects when the original would compile.
+func FuzzParseScript(f *testing.F) {
+	for _, s := range []string{"x = [1] * 3\nx *= 2", "del db['k']", "[v*v for v in range(5) if v * 2]",
+		"def f(a):\n  a[0] *= a[1] * 2\n  return a", "l[f()] *= 2", "x = (1 * 2, 3) * 2"} {
+		f.Add(s)
+	}
+	isPredeclared := func(name string) bool {
+		switch name {
+		case "db", delBuiltin.Name(), mulBuiltin.Name(), mulCheckBuiltin.Name(), "range":
+			return true
+		}
+		return false
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		if len(src) > 4096 {
+			return
+		}
+		file, err := parse(RewriteDel(src))
+		if err != nil {
+			return
+		}
+		_, err = starlark.FileProgram(file, isPredeclared)
+		if err == nil {
+			return
+		}
+		// The rewritten tree may fail only where the original fails.
+		orig, perr := fileOptions.Parse("script", RewriteDel(src), 0)
+		if perr != nil || lowerDel(orig) != nil {
+			t.Fatalf("%q: original does not parse but the rewritten one did", src)
+		}
+		if _, oerr := starlark.FileProgram(orig, isPredeclared); oerr == nil {
+			t.Fatalf("%q: the original compiles, the rewritten tree does not: %v", src, err)
 		}
 	})
 }
