@@ -122,10 +122,16 @@ func TestLazyExpiryWrites(t *testing.T) {
 				t.Fatalf("expiry index still has k:\n%s", d)
 			}
 			replayMatches(t, e, sink)
-			// The reaper's late reap of k at 1000 is a no-op.
-			reap := e.oneT(t, &command.Request{Now: 1050, Expire: &command.ExpireRequest{Op: command.ExpireReap, Key: k, At: 1000}})
-			if reap.Expire.Done || reap.Revision != wantRev {
-				t.Fatalf("late reap: %+v at %d", reap.Expire, reap.Revision)
+			// The reaper's late reap of k at 1000 is a no-op, also when k
+			// was written again.
+			before, _, _ := e.sm.Get(k, 0)
+			reap := e.oneT(t, &command.Request{Now: 1050, Txn: &command.TxnRequest{Success: []command.TxnOp{
+				{Expire: &command.ExpireRequest{Op: command.ExpireReap, Key: k, At: 1000}}}}})
+			if reap.Txn.Results[0].Expire.Done || reap.Revision != wantRev {
+				t.Fatalf("late reap: %+v at %d", reap.Txn.Results[0].Expire, reap.Revision)
+			}
+			if after, _, _ := e.sm.Get(k, 0); fmt.Sprint(after) != fmt.Sprint(before) {
+				t.Fatalf("k changed by the late reap: %v, was %v", after, before)
 			}
 		})
 	}
