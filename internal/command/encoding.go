@@ -16,7 +16,7 @@ import (
 // are one byte whose unknown bits must be zero; an optional value is a
 // presence byte (0 or 1) followed by the value.
 //
-//	request      = version tag:byte id:uvarint body
+//	request      = version tag:byte id:uvarint [now:varint] body
 //	  put        = key value flags:byte(1=prev_kv 2=typed) lease:varint [type:byte]  tag 1
 //	  delete     = key end flags:byte(1=prev_kv)                       tag 2
 //	  txn        = n:uvarint compare*n  n:uvarint op*n  n:uvarint op*n tag 3
@@ -57,6 +57,11 @@ import (
 // A put's value type follows its lease only when it is not TypeBytes (flag
 // 2), so untyped puts encode as before; older binaries refuse the flag.
 // The type byte must be a known type other than TypeBytes.
+// A request whose Now is set (> 0) has the high bit of its tag set
+// (tagFlagNow) and now after its id; a flagged now must be > 0, so each
+// request has one encoding. Requests without Now encode as before the
+// field existed, so old log entries decode unchanged; older binaries
+// refuse the flagged tags as unknown.
 
 // FormatVersion is the first byte of every encoded request and result.
 const FormatVersion byte = 1
@@ -76,6 +81,10 @@ const (
 	tagMutate  byte = 5 // requests, txn ops, results and txn op results
 	tagDoc     byte = 6 // requests, txn ops, results and txn op results
 	tagPublish byte = 13
+
+	// tagFlagNow, or-ed into a request's tag, says the proposer's clock
+	// (Request.Now) follows the id. Request tags stay below it.
+	tagFlagNow byte = 0x80
 )
 
 const (
@@ -99,48 +108,50 @@ func EncodeRequest(dst []byte, r *Request) []byte {
 	dst = append(dst, FormatVersion)
 	switch {
 	case r.Put != nil:
-		dst = append(dst, tagPut)
-		dst = binary.AppendUvarint(dst, r.ID)
+		dst = appendRequestHead(dst, tagPut, r)
 		dst = appendPut(dst, r.Put)
 	case r.Delete != nil:
-		dst = append(dst, tagDelete)
-		dst = binary.AppendUvarint(dst, r.ID)
+		dst = appendRequestHead(dst, tagDelete, r)
 		dst = appendDelete(dst, r.Delete)
 	case r.Txn != nil:
-		dst = append(dst, tagTxn)
-		dst = binary.AppendUvarint(dst, r.ID)
+		dst = appendRequestHead(dst, tagTxn, r)
 		dst = appendTxn(dst, r.Txn)
 	case r.Compact != nil:
-		dst = append(dst, tagCompact)
-		dst = binary.AppendUvarint(dst, r.ID)
+		dst = appendRequestHead(dst, tagCompact, r)
 		dst = binary.AppendVarint(dst, r.Compact.Revision)
 	case r.Mutate != nil:
-		dst = append(dst, tagMutate)
-		dst = binary.AppendUvarint(dst, r.ID)
+		dst = appendRequestHead(dst, tagMutate, r)
 		dst = appendMutate(dst, r.Mutate)
 	case r.Doc != nil:
-		dst = append(dst, tagDoc)
-		dst = binary.AppendUvarint(dst, r.ID)
+		dst = appendRequestHead(dst, tagDoc, r)
 		dst = appendDoc(dst, r.Doc)
 	case r.Publish != nil:
-		dst = append(dst, tagPublish)
-		dst = binary.AppendUvarint(dst, r.ID)
+		dst = appendRequestHead(dst, tagPublish, r)
 		dst = appendBytes(dst, r.Publish.Channel)
 		dst = appendBytes(dst, r.Publish.Message)
 	case r.Undo != nil:
-		dst = append(dst, tagUndo)
-		dst = binary.AppendUvarint(dst, r.ID)
+		dst = appendRequestHead(dst, tagUndo, r)
 		dst = appendUndo(dst, r.Undo)
 	default:
 		if tag, ok := leaseRequestTag(r); ok {
-			dst = append(dst, tag)
-			dst = binary.AppendUvarint(dst, r.ID)
+			dst = appendRequestHead(dst, tag, r)
 			return appendLeaseRequest(dst, r)
 		}
-		dst = append(dst, tagNone)
-		dst = binary.AppendUvarint(dst, r.ID)
+		dst = appendRequestHead(dst, tagNone, r)
 	}
 	return dst
+}
+
+// appendRequestHead appends a request's tag, ID and, when it has one, the
+// proposer's clock (flagging the tag).
+func appendRequestHead(dst []byte, tag byte, r *Request) []byte {
+	if r.Now > 0 {
+		dst = append(dst, tag|tagFlagNow)
+		dst = binary.AppendUvarint(dst, r.ID)
+		return binary.AppendVarint(dst, r.Now)
+	}
+	dst = append(dst, tag)
+	return binary.AppendUvarint(dst, r.ID)
 }
 
 func appendBytes(dst, b []byte) []byte {
@@ -533,6 +544,15 @@ func DecodeRequest(b []byte) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
+	hasNow := tag&tagFlagNow != 0
+	tag &^= tagFlagNow
+	id := d.uvarint("id")
+	var now int64
+	if hasNow {
+		if now = d.varint("now"); now <= 0 && d.err == nil {
+			d.fail("bad now")
+		}
+	}
 	var r *Request
 	switch tag {
 	case tagPut:
@@ -542,7 +562,6 @@ func DecodeRequest(b []byte) (*Request, error) {
 			p PutRequest
 		}{}
 		r = &a.r
-		r.ID = d.uvarint("id")
 		d.put(&a.p)
 		r.Put = &a.p
 	case tagDelete:
@@ -551,16 +570,13 @@ func DecodeRequest(b []byte) (*Request, error) {
 			d DeleteRequest
 		}{}
 		r = &a.r
-		r.ID = d.uvarint("id")
 		d.delete(&a.d)
 		r.Delete = &a.d
 	case tagTxn:
 		r = &Request{}
-		r.ID = d.uvarint("id")
 		r.Txn = d.txn()
 	case tagCompact:
 		r = &Request{}
-		r.ID = d.uvarint("id")
 		r.Compact = &CompactRequest{Revision: d.varint("compact revision")}
 	case tagMutate:
 		a := &struct {
@@ -568,7 +584,6 @@ func DecodeRequest(b []byte) (*Request, error) {
 			m MutateRequest
 		}{}
 		r = &a.r
-		r.ID = d.uvarint("id")
 		d.mutate(&a.m)
 		r.Mutate = &a.m
 	case tagDoc:
@@ -577,7 +592,6 @@ func DecodeRequest(b []byte) (*Request, error) {
 			m DocRequest
 		}{}
 		r = &a.r
-		r.ID = d.uvarint("id")
 		d.doc(&a.m)
 		r.Doc = &a.m
 	case tagPublish:
@@ -586,7 +600,6 @@ func DecodeRequest(b []byte) (*Request, error) {
 			p PublishRequest
 		}{}
 		r = &a.r
-		r.ID = d.uvarint("id")
 		a.p.Channel = d.bytes("publish channel")
 		a.p.Message = d.bytes("publish message")
 		r.Publish = &a.p
@@ -596,15 +609,12 @@ func DecodeRequest(b []byte) (*Request, error) {
 			u UndoRequest
 		}{}
 		r = &a.r
-		r.ID = d.uvarint("id")
 		d.undo(&a.u)
 		r.Undo = &a.u
 	case tagNone:
 		r = &Request{}
-		r.ID = d.uvarint("id")
 	case tagLeaseGrant, tagLeaseRevoke, tagLeaseKeepAlive, tagExpire, tagLock, tagFence:
 		r = &Request{}
-		r.ID = d.uvarint("id")
 		d.leaseRequest(tag, r)
 	default:
 		return nil, fmt.Errorf("command: unknown request tag %d: %w", tag, ErrCorrupt)
@@ -612,6 +622,7 @@ func DecodeRequest(b []byte) (*Request, error) {
 	if err := d.finish(); err != nil {
 		return nil, err
 	}
+	r.ID, r.Now = id, now
 	return r, nil
 }
 

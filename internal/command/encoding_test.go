@@ -11,10 +11,13 @@ import (
 
 func requestCases() map[string]*Request {
 	m := map[string]*Request{
-		"empty":   {ID: 7},
-		"put":     {ID: 1, Put: &PutRequest{Key: []byte("k"), Value: []byte("v")}},
-		"put-all": {ID: 1<<63 | 5, Put: &PutRequest{Key: []byte("k\x00\xff"), Value: []byte("v"), PrevKV: true, Lease: -3}},
-		"put-doc": {ID: 7, Put: &PutRequest{Key: []byte("d"), Value: []byte(`[1,2]`), Type: TypeDocument}},
+		"empty":      {ID: 7},
+		"put":        {ID: 1, Put: &PutRequest{Key: []byte("k"), Value: []byte("v")}},
+		"put-now":    {ID: 1, Now: 1798761600123, Put: &PutRequest{Key: []byte("k"), Value: []byte("v")}},
+		"empty-now":  {ID: 7, Now: 1},
+		"mutate-now": {ID: 9, Now: 1 << 62, Mutate: &MutateRequest{Op: MutateIncrBy, Key: []byte("n"), Int: 1}},
+		"put-all":    {ID: 1<<63 | 5, Put: &PutRequest{Key: []byte("k\x00\xff"), Value: []byte("v"), PrevKV: true, Lease: -3}},
+		"put-doc":    {ID: 7, Put: &PutRequest{Key: []byte("d"), Value: []byte(`[1,2]`), Type: TypeDocument}},
 		"put-nil-value": {
 			ID: 2, Put: &PutRequest{Key: []byte("k")},
 		},
@@ -222,6 +225,10 @@ func TestDecodeErrors(t *testing.T) {
 		{"unknown doc op", []byte{1, tagDoc, 1, byte(maxDocOp) + 1, 1, 'k', 0, 0, 0, 0, 0}},
 		{"unknown doc flag", []byte{1, tagDoc, 1, byte(DocSet), 1, 'k', 0, 0, 0, 0, 4}},
 		{"doc value count", []byte{1, tagDoc, 1, byte(DocSet), 1, 'k', 0, 9, 0, 0, 0}},
+		{"now 0", []byte{1, tagPut | tagFlagNow, 1, 0, 1, 'k', 0, 0, 0}},
+		{"negative now", []byte{1, tagPut | tagFlagNow, 1, 1, 1, 'k', 0, 0, 0}},
+		{"truncated now", []byte{1, tagNone | tagFlagNow, 1}},
+		{"unknown tag with now", []byte{1, 9 | tagFlagNow, 1, 2}},
 		{"unknown txn mutate op", []byte{1, tagTxn, 1, 0, 1, tagMutate, 0, 1, 'k', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
 	} {
 		_, err := DecodeRequest(tc.b)
@@ -244,6 +251,30 @@ func TestDecodeErrors(t *testing.T) {
 		if !errors.Is(err, ErrCorrupt) {
 			t.Errorf("result %s: err %v, want ErrCorrupt", tc.name, err)
 		}
+	}
+}
+
+// TestRequestNowCompat checks that a request without Now encodes exactly as
+// before the field existed (old log entries decode to the same request and
+// replay identically) and that Now only flags the tag and follows the id.
+func TestRequestNowCompat(t *testing.T) {
+	old := []byte{1, tagPut, 42, 1, 'k', 1, 'v', 0, 0} // format 1 put, written before Now
+	r := &Request{ID: 42, Put: &PutRequest{Key: []byte("k"), Value: []byte("v")}}
+	if got := EncodeRequest(nil, r); !bytes.Equal(got, old) {
+		t.Fatalf("encoding without Now changed: %v, want %v", got, old)
+	}
+	got, err := DecodeRequest(old)
+	if err != nil || !reflect.DeepEqual(got, r) {
+		t.Fatalf("old encoding: %+v %v", got, err)
+	}
+	r.Now = 300 // varint 300 = 0xd8 0x04
+	want := []byte{1, tagPut | tagFlagNow, 42, 0xd8, 0x04, 1, 'k', 1, 'v', 0, 0}
+	if b := EncodeRequest(nil, r); !bytes.Equal(b, want) {
+		t.Fatalf("encoding with Now: %v, want %v", b, want)
+	}
+	r.Now = -5 // not a clock: not encoded
+	if b := EncodeRequest(nil, r); !bytes.Equal(b, old) {
+		t.Fatalf("negative Now encoded: %v", b)
 	}
 }
 

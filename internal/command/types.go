@@ -31,6 +31,13 @@ type Request struct {
 	// unique per proposing node (node ID in the high bits, a counter below).
 	ID uint64
 
+	// Now is the proposer's clock when it proposed the request, Unix
+	// milliseconds (0 = unknown: entries written before the field existed,
+	// and tests). The state machine, which never reads a clock, uses it to
+	// treat a key whose expiry is at or before Now as absent, as Redis
+	// does, before the reaper has deleted it (see docs/LEASES.md, "Reads").
+	Now int64
+
 	Put     *PutRequest
 	Delete  *DeleteRequest
 	Txn     *TxnRequest

@@ -59,6 +59,7 @@ type Config struct {
 	CatchUpEntries  uint64        // entries kept after compaction (default 5000)
 	RetainRevisions int64         // MVCC history kept (default 100000)
 	CompactInterval time.Duration // how often retention is enforced (default 1m)
+	LessorInterval  time.Duration // how often the leader expires leases and keys (default 50ms)
 	// Watch configures the watch hub (queue bounds, progress interval).
 	Watch watch.Config
 }

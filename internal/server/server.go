@@ -131,6 +131,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		ID: ident.ID, Name: ident.Name, Logger: s.log.With("component", "service"),
 		RetainRevisions: cfg.RetainRevisions, CompactInterval: cfg.CompactInterval,
 		ElectionTimeout: cfg.TickInterval * time.Duration(cfg.ElectionTicks),
+		LessorInterval:  cfg.LessorInterval,
 		Hub:             s.hub,
 	})
 	if s.sm, err = statemachine.Open(s.db, 0, statemachine.Options{

@@ -43,6 +43,9 @@ func (s *Service) ProposeAsync(ctx context.Context, req *command.Request) (*Pend
 func (s *Service) startProposal(ctx context.Context, req *command.Request) (*Pending, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	req.ID = s.ids.next()
+	// The state machine treats keys expired at this time as absent (lazy
+	// expiry, docs/LEASES.md): it cannot read a clock of its own.
+	req.Now = nowMillis()
 	data := command.EncodeRequest(nil, req)
 	// Registered before raft can apply it, so the result cannot be missed.
 	p := &Pending{s: s, id: req.ID, ch: s.results.register(req.ID), ctx: ctx, cancel: cancel}

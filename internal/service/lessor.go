@@ -47,7 +47,8 @@ func (l *lessor) remaining(id int64, ttl time.Duration) time.Duration {
 	return max(time.Until(d), 0)
 }
 
-// lessorInterval is how often the leader checks deadlines.
+// lessorInterval is how often the leader checks deadlines by default
+// (Config.LessorInterval).
 const lessorInterval = 50 * time.Millisecond
 
 // reapBatch bounds the expired keys deleted per txn.
@@ -56,7 +57,7 @@ const reapBatch = 256
 // runLessor is the leader's expiry loop.
 func (s *Service) runLessor() {
 	defer s.wg.Done()
-	t := time.NewTicker(lessorInterval)
+	t := time.NewTicker(s.cfg.LessorInterval)
 	defer t.Stop()
 	leading := false
 	for {

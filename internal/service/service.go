@@ -45,6 +45,9 @@ type Config struct {
 	// ElectionTimeout is added to every lease's TTL when this node becomes
 	// leader, so no lease expires early across a leader change (default 1s).
 	ElectionTimeout time.Duration
+	// LessorInterval is how often the leader revokes expired leases and
+	// reaps expired keys (default 50ms).
+	LessorInterval time.Duration
 }
 
 // Service implements the KV and cluster operations of one node.
@@ -88,6 +91,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.ElectionTimeout == 0 {
 		cfg.ElectionTimeout = time.Second
+	}
+	if cfg.LessorInterval == 0 {
+		cfg.LessorInterval = lessorInterval
 	}
 	s := &Service{
 		cfg:   cfg,

@@ -56,6 +56,13 @@ type applier struct {
 	got    record
 	gotVal []byte
 	getFn  func([]byte) error
+
+	// Lazy expiry (lazyexpiry.go): now is the clock of the request being
+	// applied (command.Request.Now; 0 = none); expiryFn reads a record's
+	// expiry into gotExp.
+	now      int64
+	gotExp   int64
+	expiryFn func([]byte) error
 }
 
 func (a *applier) init(sm *StateMachine) {
@@ -69,6 +76,10 @@ func (a *applier) init(sm *StateMachine) {
 		a.gotVal = append(a.gotVal[:0], a.got.value...)
 		a.got.value = a.gotVal
 		return nil
+	}
+	a.expiryFn = func(b []byte) (err error) {
+		a.gotExp, err = recordExpiry(b)
+		return err
 	}
 }
 
@@ -183,6 +194,10 @@ func (a *applier) applyProposal(index uint64, p []byte) error {
 	res := &command.Result{ID: req.ID}
 	a.chg.op = "" // writes get their default event names unless a mutate names them
 	changesBefore := a.changes
+	a.now = req.Now
+	if err := a.expireDue(req); err != nil {
+		return err
+	}
 	switch {
 	case req.Put != nil:
 		err = a.applyPut(res, req.Put)
@@ -334,7 +349,7 @@ func (a *applier) applyTxn(res *command.Result, t *command.TxnRequest) error {
 				wrote = true
 			}
 		case op.Range != nil:
-			out.Range, err = a.sm.readRange(a.batch, op.Range)
+			out.Range, err = a.sm.readRange(a.batch, op.Range, a.now)
 		case op.Mutate != nil:
 			out.Mutate, err = a.mutate(op.Mutate, rev)
 			if err == nil && out.Mutate.Written {
@@ -377,23 +392,31 @@ func (a *applier) setLatest(lk, rec []byte) {
 // into a.got: this Apply call's writes first, then the latest cache, then
 // the store through the batch. It reports whether the key exists.
 func (a *applier) getLatest(lk []byte) (bool, error) {
+	found, err := a.lookupLatest(lk, a.getFn)
+	if !found {
+		a.got = record{}
+	}
+	return found, err
+}
+
+// lookupLatest finds the latest record at lk as getLatest does and passes
+// it to fn (which must not retain it). It reports whether the key exists.
+func (a *applier) lookupLatest(lk []byte, fn func([]byte) error) (bool, error) {
 	if rec, ok := a.pending[string(lk)]; ok {
 		if rec == nil {
-			a.got = record{}
 			return false, nil
 		}
-		return true, a.getFn(rec)
+		return true, fn(rec)
 	}
-	hit, gen, err := a.sm.cache.get(lk, a.getFn)
+	hit, gen, err := a.sm.cache.get(lk, fn)
 	if hit || err != nil {
 		return hit, err
 	}
 	err = a.batch.GetFunc(lk, func(b []byte) error {
 		a.sm.cache.fill(lk, b, gen)
-		return a.getFn(b)
+		return fn(b)
 	})
 	if errors.Is(err, storage.ErrNotFound) {
-		a.got = record{}
 		return false, nil
 	}
 	if err != nil {
@@ -543,7 +566,7 @@ func (a *applier) compare(c *command.Compare) (bool, error) {
 		return a.unchangedSince(c.Key, c.Value, c.Int)
 	}
 	a.keyBuf = storage.AppendLatestKey(a.keyBuf[:0], a.sm.group, c.Key)
-	found, err := a.getLatest(a.keyBuf)
+	found, err := a.getLive(a.keyBuf) // an expired key is absent (lazyexpiry.go)
 	if err != nil {
 		return false, err
 	}

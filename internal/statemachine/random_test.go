@@ -212,6 +212,11 @@ func (g *randGen) request() *command.Request {
 	case 16:
 		req.Publish = &command.PublishRequest{Channel: g.key(), Message: g.pick(randValues)}
 	}
+	if g.r.IntN(2) == 0 {
+		// The proposer's clock, around the expiry times expire() sets:
+		// keys are lazily expired (lazyexpiry.go) and hidden from reads.
+		req.Now = []int64{50, 100, 150, 250}[g.r.IntN(4)]
+	}
 	g.rev++
 	return req
 }

@@ -41,7 +41,7 @@ func (sm *StateMachine) Range(req *command.RangeRequest) (*command.RangeResult, 
 			return nil, rev, fmt.Errorf("statemachine: read at revision %d, compacted up to %d: %w", req.Revision, compacted, ErrCompacted)
 		}
 	}
-	res, err := sm.readRange(snap, req)
+	res, err := sm.readRange(snap, req, 0)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -109,9 +109,11 @@ func checkRange(req *command.RangeRequest) error {
 
 // readRange serves a validated range from r: the latest namespace for
 // revision 0, else history. The caller has checked the revision against
-// the horizon and the store revision as r sees them.
-func (sm *StateMachine) readRange(r storage.Reader, req *command.RangeRequest) (*command.RangeResult, error) {
-	c := collector{req: req, res: &command.RangeResult{}}
+// the horizon and the store revision as r sees them. With now > 0 (Unix
+// ms), a read of the latest revision skips keys whose expiry has passed
+// (lazyexpiry.go); history is served as stored.
+func (sm *StateMachine) readRange(r storage.Reader, req *command.RangeRequest, now int64) (*command.RangeResult, error) {
+	c := collector{req: req, res: &command.RangeResult{}, now: now}
 	var err error
 	if req.Revision == 0 {
 		err = sm.rangeLatest(r, &c)
@@ -131,6 +133,16 @@ type collector struct {
 	req *command.RangeRequest
 	res *command.RangeResult
 	rec record
+	now int64 // hide keys expired at this time (Unix ms; 0 = none)
+}
+
+// hidden reports whether a latest record is expired at c.now.
+func (c *collector) hidden(rec []byte) (bool, error) {
+	if c.now <= 0 {
+		return false, nil
+	}
+	exp, err := recordExpiry(rec)
+	return exp > 0 && exp <= c.now, err
 }
 
 // wants reports whether the next matching key goes into KVs.
@@ -168,7 +180,12 @@ func (sm *StateMachine) latestBounds(key, end []byte) (lower, upper []byte, ok b
 func (sm *StateMachine) rangeLatest(r storage.Reader, c *collector) error {
 	req := c.req
 	if len(req.End) == 0 {
-		err := r.GetFunc(storage.LatestKey(sm.group, req.Key), func(v []byte) error { return c.add(req.Key, v) })
+		err := r.GetFunc(storage.LatestKey(sm.group, req.Key), func(v []byte) error {
+			if hide, err := c.hidden(v); hide || err != nil {
+				return err
+			}
+			return c.add(req.Key, v)
+		})
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil
 		}
@@ -180,6 +197,15 @@ func (sm *StateMachine) rangeLatest(r storage.Reader, c *collector) error {
 	}
 	it := r.NewIter(lower, upper)
 	for valid := it.First(); valid; valid = it.Next() {
+		if c.now > 0 {
+			if hide, err := c.hidden(it.Value()); hide || err != nil {
+				if err != nil {
+					it.Close()
+					return err
+				}
+				continue
+			}
+		}
 		if !c.wants() {
 			c.res.Count++ // no need to load the value
 			continue
