@@ -259,11 +259,13 @@ const (
 	// it ("12", "-3"; not "+1", "01", " 1"): else ErrCodeNotInteger. An
 	// int64 overflow is ErrCodeOverflow.
 	MutateIncrBy
-	// MutateIncrByFloat adds Float to the float at Key (absent = 0) and
-	// stores the sum formatted with strconv 'f', -1 (the shortest decimal
-	// that reads back as the same float64, never an exponent), which the
-	// result returns in Value. Float64 arithmetic is IEEE 754 and
-	// identical on every node. Errors: ErrCodeNotFloat, ErrCodeNaNOrInf.
+	// MutateIncrByFloat adds the increment to the float at Key (absent =
+	// 0) and stores the sum, which the result returns in Value. With Value
+	// set (the increment as typed, as RESP sends it) the addition is
+	// Redis's: a long double (64-bit mantissa) printed with 17 decimals,
+	// trailing zeros removed ("0.1" + "0.2" = "0.3"). Without, Float is
+	// added in float64 and printed with strconv 'f', -1. Both are
+	// deterministic on every node. Errors: ErrCodeNotFloat, ErrCodeNaNOrInf.
 	MutateIncrByFloat
 	// MutateAppend appends Value (absent key = empty); Int of the result is
 	// the new length. Over MaxValueSize: ErrCodeTooLarge.
@@ -289,7 +291,7 @@ type MutateRequest struct {
 	Op        MutateOp
 	Key       []byte
 	Dest      []byte  // MutateRename
-	Value     []byte  // MutateSet, MutateAppend, MutateSetRange
+	Value     []byte  // MutateSet, MutateAppend, MutateSetRange; MutateIncrByFloat: the delta as typed (optional)
 	Int       int64   // MutateIncrBy delta, MutateSetRange offset
 	Float     float64 // MutateIncrByFloat delta
 	NX        bool    // MutateSet: only if Key is absent; MutateRename: only if Dest is absent

@@ -302,7 +302,7 @@ func buildIncrByFloat(args [][]byte) plan {
 	if math.IsInf(f, 0) {
 		return errPlan(errNaNOrInf)
 	}
-	m := &command.MutateRequest{Op: command.MutateIncrByFloat, Key: args[1], Float: f}
+	m := &command.MutateRequest{Op: command.MutateIncrByFloat, Key: args[1], Float: f, Value: args[2]}
 	return plan{ops: []command.TxnOp{mutateOp(m)}, reply: func(c *conn, res []command.TxnOpResult) {
 		r := res[0].Mutate
 		if r.Err != "" {

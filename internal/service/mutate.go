@@ -106,6 +106,9 @@ func validateMutate(m *command.MutateRequest) error {
 		if math.IsNaN(m.Float) || math.IsInf(m.Float, 0) {
 			return fmt.Errorf("%w: increment is NaN or infinite", ErrInvalid)
 		}
+		if f, ok := command.ParseFloat(m.Value); len(m.Value) > 0 && (!ok || math.IsInf(f, 0)) {
+			return fmt.Errorf("%w: increment %q is not a finite float", ErrInvalid, m.Value)
+		}
 	case command.MutateRename:
 		if err := validateKey(m.Dest); err != nil {
 			return err

@@ -27,8 +27,8 @@ var mutateEventNames = [...]string{
 // writes of earlier requests and txn ops, and writes in the same step:
 // the Redis commands that read before they write are atomic here, not in
 // the front end. Every decision depends only on the stored bytes and the
-// request, so it is the same on every node; float arithmetic is IEEE 754
-// float64, identical on every platform Go supports.
+// request, so it is the same on every node; INCRBYFLOAT adds in 64-bit
+// mantissa big.Float arithmetic, as Redis's long double (floatincr.go).
 
 // applyMutate applies a standalone Mutate request. A data-dependent error
 // (not an integer, too large ...) is reported in Result.Err and in the
@@ -130,21 +130,13 @@ func (a *applier) mutate(m *command.MutateRequest, rev int64) (*command.MutateRe
 		return res, a.mutateWrite(res, m.Key, a.mutBuf, lease, exp, rev)
 
 	case command.MutateIncrByFloat:
-		var cur float64
-		if found {
-			var ok bool
-			if cur, ok = command.ParseFloat(old); !ok {
-				res.Err = command.ErrCodeNotFloat
-				return res, nil
-			}
-		}
-		sum := cur + m.Float
-		if math.IsNaN(sum) || math.IsInf(sum, 0) {
-			res.Err = command.ErrCodeNaNOrInf
+		text, code := incrByFloat(old, found, m)
+		if code != "" {
+			res.Err = code
 			return res, nil
 		}
-		a.mutBuf = strconv.AppendFloat(a.mutBuf[:0], sum, 'f', -1, 64)
-		res.Value = bytes.Clone(a.mutBuf)
+		a.mutBuf = append(a.mutBuf[:0], text...)
+		res.Value = text
 		return res, a.mutateWrite(res, m.Key, a.mutBuf, lease, exp, rev)
 
 	case command.MutateAppend:
