@@ -60,12 +60,11 @@ func (s *Service) Range(ctx context.Context, r *command.RangeRequest, o ReadOpti
 	if err := s.readBarrier(ctx, o); err != nil {
 		return nil, 0, err
 	}
-	res, rev, err := s.sm.Range(r)
+	// At the latest revision, keys past their expiry are left out by the
+	// state machine (before Limit applies), as the node's clock sees them.
+	res, rev, err := s.sm.RangeNow(r, nowMillis())
 	if err != nil {
 		return nil, 0, translateRead(err)
-	}
-	if r.Revision == 0 {
-		hideExpiredRange(res, nowMillis())
 	}
 	return res, rev, nil
 }

@@ -41,19 +41,6 @@ func hideExpired(kv *command.KeyValue, now int64) *command.KeyValue {
 	return kv
 }
 
-func hideExpiredRange(r *command.RangeResult, now int64) {
-	kept := r.KVs[:0]
-	for _, kv := range r.KVs {
-		if hideExpired(kv, now) != nil {
-			kept = append(kept, kv)
-		} else {
-			r.Count--
-		}
-	}
-	clear(r.KVs[len(kept):])
-	r.KVs = kept
-}
-
 func validateTTL(ttl time.Duration) error {
 	if ttl < MinLeaseTTL || ttl > MaxLeaseTTL {
 		return fmt.Errorf("%w: lease TTL %v outside [%v, %v]", ErrInvalid, ttl, MinLeaseTTL, MaxLeaseTTL)

@@ -274,3 +274,35 @@ func TestLazyExpiryBatch(t *testing.T) {
 		t.Fatalf("event type %v", ev.Type)
 	}
 }
+
+// TestRangeNowHidesExpired: a latest-revision range with a clock leaves
+// expired keys out before its limit, so a limited range still fills up
+// with live keys and Count counts only live ones.
+func TestRangeNowHidesExpired(t *testing.T) {
+	e := newEnv(t)
+	for _, k := range []string{"a", "b", "c", "d"} {
+		e.oneT(t, put(k, "v", 0))
+	}
+	for _, k := range []string{"a", "b"} {
+		e.oneT(t, &command.Request{Expire: &command.ExpireRequest{Op: command.ExpireSet, Key: []byte(k), At: 1000, Now: 500}})
+	}
+	req := &command.RangeRequest{Key: []byte("a"), End: []byte("z"), Limit: 2}
+	res, _, err := e.sm.RangeNow(req, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, kv := range res.KVs {
+		keys = append(keys, string(kv.Key))
+	}
+	if got := strings.Join(keys, ","); got != "c,d" || res.Count != 2 || res.More {
+		t.Fatalf("range at 1000 = %s count %d more %v, want c,d count 2", got, res.Count, res.More)
+	}
+	// Before the expiry, and without a clock, all four are there.
+	for _, now := range []int64{999, 0} {
+		res, _, err := e.sm.RangeNow(req, now)
+		if err != nil || res.Count != 4 || len(res.KVs) != 2 || !res.More {
+			t.Fatalf("range at %d = %+v, %v; want 2 of 4 keys and more", now, res, err)
+		}
+	}
+}

@@ -20,6 +20,13 @@ import (
 // ErrCompacted (Revision below the compaction horizon) or
 // ErrFutureRevision (Revision above the store's).
 func (sm *StateMachine) Range(req *command.RangeRequest) (*command.RangeResult, int64, error) {
+	return sm.RangeNow(req, 0)
+}
+
+// RangeNow is Range, but at the latest revision a key whose expiry is at
+// or before now (Unix ms; 0: none) is left out, from KVs and from Count,
+// so a limited range still returns up to Limit live keys.
+func (sm *StateMachine) RangeNow(req *command.RangeRequest, now int64) (*command.RangeResult, int64, error) {
 	if err := checkRange(req); err != nil {
 		return nil, 0, err
 	}
@@ -41,7 +48,10 @@ func (sm *StateMachine) Range(req *command.RangeRequest) (*command.RangeResult, 
 			return nil, rev, fmt.Errorf("statemachine: read at revision %d, compacted up to %d: %w", req.Revision, compacted, ErrCompacted)
 		}
 	}
-	res, err := sm.readRange(snap, req, 0)
+	if req.Revision > 0 {
+		now = 0
+	}
+	res, err := sm.readRange(snap, req, now)
 	if err != nil {
 		return nil, 0, err
 	}
