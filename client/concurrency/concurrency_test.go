@@ -3,6 +3,7 @@ package concurrency_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -186,5 +187,52 @@ func TestElection(t *testing.T) {
 	}
 	if err := e1.Proclaim(ctx, "x"); !errors.Is(err, concurrency.ErrNotLeader) {
 		t.Fatalf("proclaim after resign: %v", err)
+	}
+}
+
+// TestElectionObserveEveryChange: Observe delivers every leader change in
+// order, even back-to-back proclamations (it watches; a poller would skip
+// values that lived shorter than its interval).
+func TestElectionObserveEveryChange(t *testing.T) {
+	_, cls := newClients(t)
+	ctx := context.Background()
+	s1, _ := concurrency.NewSession(cls[0], concurrency.WithTTL(2*time.Second))
+	defer s1.Close()
+	e1 := concurrency.NewElection(s1, "fast")
+	octx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	obs := concurrency.NewElection(s1, "fast").Observe(octx)
+	next := func() string {
+		t.Helper()
+		select {
+		case v := <-obs:
+			return v
+		case <-time.After(10 * time.Second):
+			t.Fatal("no leader change observed")
+			return ""
+		}
+	}
+	if v := next(); v != "" {
+		t.Fatalf("first observed %q, want no leader", v)
+	}
+	if err := e1.Campaign(ctx, "v0"); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"v0"}
+	for i := 1; i <= 5; i++ {
+		v := fmt.Sprintf("v%d", i)
+		if err := e1.Proclaim(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, v)
+	}
+	if err := e1.Resign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, "")
+	for _, w := range want {
+		if v := next(); v != w {
+			t.Fatalf("observed %q, want %q (all of %q in order)", v, w, want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package concurrency
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/cairndb/cairn/client"
@@ -79,34 +80,87 @@ func (e *Election) Leader(ctx context.Context) (string, error) {
 	return string(r.KVs[0].Value), nil
 }
 
-// observeInterval is how often Observe polls (until watch is available).
-const observeInterval = 100 * time.Millisecond
+// observeRetry is how long Observe waits before reading the leader again
+// after an error (the cluster unreachable, a compacted watch).
+const observeRetry = 100 * time.Millisecond
 
 // Observe sends the leader's value each time it changes ("" when there is
-// no leader) until ctx is done; the channel is then closed. It polls.
+// no leader) until ctx is done; the channel is then closed. It reads the
+// leader once, then watches the leader key from the revision after that
+// read, so no change is missed; if the watch ends (its start revision was
+// compacted, the cluster is unreachable) it reads again and resumes.
 func (e *Election) Observe(ctx context.Context) <-chan string {
 	ch := make(chan string)
 	go func() {
 		defer close(ch)
-		last, first := "", true
-		for {
-			v, err := e.Leader(ctx)
-			if err == nil || errors.Is(err, ErrNoLeader) {
-				if first || v != last {
-					select {
-					case ch <- v:
-					case <-ctx.Done():
-						return
-					}
-					last, first = v, false
+		o := observer{ch: ch, first: true}
+		for ctx.Err() == nil {
+			// An exact one-key range answers an absent key with the
+			// revision it was absent at (a plain Get answers 404).
+			r, err := e.s.Client().Get(ctx, e.key, client.WithRange(append(slices.Clip(e.key), 0)))
+			if err != nil {
+				if !sleepCtx(ctx, observeRetry) {
+					return
+				}
+				continue
+			}
+			v := ""
+			if len(r.KVs) > 0 {
+				v = string(r.KVs[0].Value)
+			}
+			if !o.send(ctx, v) {
+				return
+			}
+			for ev := range e.s.Client().Watch(ctx, e.key, client.WithRevision(r.Revision+1)) {
+				switch ev.Type {
+				case "put":
+					v = string(ev.Value)
+				case "delete", "expire":
+					v = ""
+				default:
+					continue // progress; an error ends the watch
+				}
+				if !o.send(ctx, v) {
+					return
 				}
 			}
-			select {
-			case <-ctx.Done():
+			if !sleepCtx(ctx, observeRetry) {
 				return
-			case <-time.After(observeInterval):
 			}
 		}
 	}()
 	return ch
+}
+
+// observer delivers an election's leader values, each change once.
+type observer struct {
+	ch    chan<- string
+	last  string
+	first bool
+}
+
+// send delivers v unless it is the value last delivered; false when ctx
+// ended first.
+func (o *observer) send(ctx context.Context, v string) bool {
+	if !o.first && v == o.last {
+		return true
+	}
+	select {
+	case o.ch <- v:
+		o.last, o.first = v, false
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
