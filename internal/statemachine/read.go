@@ -135,6 +135,7 @@ type collector struct {
 	res *command.RangeResult
 	rec record
 	now int64 // hide keys expired at this time (Unix ms; 0 = none)
+	key []byte // scratch: a decoded user key (add copies it)
 }
 
 // hidden reports whether a latest record is expired at c.now.
@@ -227,11 +228,11 @@ func (sm *StateMachine) rangeLatest(r storage.Reader, c *collector) error {
 			c.res.Count++ // no need to load the value
 			return nil
 		}
-		uk, _, err := storage.DecodeHistoryKey(hk)
-		if err != nil {
+		var err error
+		if c.key, _, err = storage.AppendDecodedHistoryKey(c.key[:0], hk); err != nil {
 			return err
 		}
-		return c.add(uk, v)
+		return c.add(c.key, v)
 	})
 	if err != nil {
 		return fmt.Errorf("statemachine: range: %w", err)
@@ -277,9 +278,10 @@ func (sm *StateMachine) rangeAt(r storage.Reader, c *collector, rev int64) error
 		case !c.wants():
 			c.res.Count++
 		default:
-			uk, _, err := storage.DecodeHistoryKey(it.Key())
+			var err error
+			c.key, _, err = storage.AppendDecodedHistoryKey(c.key[:0], it.Key())
 			if err == nil {
-				err = c.add(uk, v)
+				err = c.add(c.key, v)
 			}
 			if err != nil {
 				it.Close()

@@ -130,19 +130,28 @@ func AppendHistoryPrefix(dst []byte, group uint64, k []byte) []byte {
 
 // DecodeHistoryKey returns the user key and revision of a history key.
 func DecodeHistoryKey(key []byte) (userKey []byte, rev uint64, err error) {
+	return AppendDecodedHistoryKey(nil, key)
+}
+
+// AppendDecodedHistoryKey is DecodeHistoryKey appending the user key to
+// dst (which it returns extended, or dst unchanged on error).
+func AppendDecodedHistoryKey(dst, key []byte) (userKey []byte, rev uint64, err error) {
 	if len(key) < groupPrefixLen+2+8 || key[0] != nsHistory {
-		return nil, 0, ErrCorruptKey
+		return dst, 0, ErrCorruptKey
 	}
 	body := key[groupPrefixLen : len(key)-8]
 	rev = ^binary.BigEndian.Uint64(key[len(key)-8:])
-	userKey = make([]byte, 0, len(body))
+	if dst == nil {
+		dst = make([]byte, 0, len(body))
+	}
+	userKey = dst
 	for i := 0; i < len(body); i++ {
 		if body[i] != 0 {
 			userKey = append(userKey, body[i])
 			continue
 		}
 		if i+1 >= len(body) {
-			return nil, 0, ErrCorruptKey
+			return dst, 0, ErrCorruptKey
 		}
 		switch body[i+1] {
 		case 0xff:
@@ -150,14 +159,14 @@ func DecodeHistoryKey(key []byte) (userKey []byte, rev uint64, err error) {
 			i++
 		case 1:
 			if i+2 != len(body) {
-				return nil, 0, ErrCorruptKey
+				return dst, 0, ErrCorruptKey
 			}
 			return userKey, rev, nil
 		default:
-			return nil, 0, ErrCorruptKey
+			return dst, 0, ErrCorruptKey
 		}
 	}
-	return nil, 0, ErrCorruptKey
+	return dst, 0, ErrCorruptKey
 }
 
 // HistorySpan returns the bounds [lower, upper) of all history keys of a group.
