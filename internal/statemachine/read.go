@@ -134,7 +134,7 @@ type collector struct {
 	req *command.RangeRequest
 	res *command.RangeResult
 	rec record
-	now int64 // hide keys expired at this time (Unix ms; 0 = none)
+	now int64  // hide keys expired at this time (Unix ms; 0 = none)
 	key []byte // scratch: a decoded user key (add copies it)
 }
 
