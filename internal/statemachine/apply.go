@@ -3,7 +3,6 @@ package statemachine
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -40,6 +39,7 @@ type applier struct {
 
 	keyBuf  []byte // latest key
 	histBuf []byte // history key
+	spanBuf []byte // bounds of a key's versions (newestVersion)
 	valBuf  []byte // encoded record
 	mutBuf  []byte // new value built by a mutate
 	idxBuf  []byte // lease namespace key (lease.go)
@@ -376,21 +376,24 @@ func (a *applier) applyTxn(res *command.Result, t *command.TxnRequest) error {
 	return nil
 }
 
-// setLatest writes (rec != nil) or deletes the latest record at lk. Every
-// change of a latest record goes through here, so the latest cache sees it.
+// setLatest records rec (nil: deleted) as the latest record at lk (a
+// storage.LatestKey, which names the record in memory only). Every change of
+// a latest record goes through here, so the latest cache sees it. It writes
+// nothing to the store: the caller writes the same record (or a tombstone)
+// as the key's newest history version in the same batch, and that version
+// is the latest record.
 func (a *applier) setLatest(lk, rec []byte) {
 	if rec == nil {
-		a.batch.Delete(lk)
 		a.pending[string(lk)] = nil
 		return
 	}
-	a.batch.Set(lk, rec)
 	a.pending[string(lk)] = bytes.Clone(rec)
 }
 
 // getLatest reads the latest record of the user key whose latest key is lk
 // into a.got: this Apply call's writes first, then the latest cache, then
-// the store through the batch. It reports whether the key exists.
+// the key's newest history version through the batch. It reports whether
+// the key exists.
 func (a *applier) getLatest(lk []byte) (bool, error) {
 	found, err := a.lookupLatest(lk, a.getFn)
 	if !found {
@@ -412,17 +415,42 @@ func (a *applier) lookupLatest(lk []byte, fn func([]byte) error) (bool, error) {
 	if hit || err != nil {
 		return hit, err
 	}
-	err = a.batch.GetFunc(lk, func(b []byte) error {
+	k, err := storage.LatestUserKey(lk)
+	if err != nil {
+		return false, err
+	}
+	found, err := newestVersion(a.batch, a.sm.group, k, &a.spanBuf, func(b []byte) error {
 		a.sm.cache.fill(lk, b, gen)
 		return fn(b)
 	})
-	if errors.Is(err, storage.ErrNotFound) {
-		return false, nil
-	}
 	if err != nil {
-		return false, fmt.Errorf("statemachine: read %q: %w", lk, err)
+		return false, fmt.Errorf("statemachine: read %q: %w", k, err)
 	}
-	return true, nil
+	return found, nil
+}
+
+// newestVersion calls fn with the latest record of user key k as r sees it
+// — its newest history version — and reports whether the key exists (has
+// versions, the newest not a tombstone). fn must not retain the record.
+// buf is scratch space for the iterator bounds.
+func newestVersion(r storage.Reader, group uint64, k []byte, buf *[]byte, fn func([]byte) error) (bool, error) {
+	b := storage.AppendHistoryPrefix((*buf)[:0], group, k)
+	n := len(b)
+	b = storage.AppendHistoryVersionsEnd(b)
+	*buf = b
+	it := r.NewIter(b[:n:n], b)
+	found := false
+	var err error
+	if it.First() {
+		if v := it.Value(); it.Error() == nil && !isTombstone(v) {
+			found = true
+			err = fn(v)
+		}
+	}
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	return found && err == nil, err
 }
 
 // put writes p at revision rev with p's value type, without expiry.
@@ -502,24 +530,22 @@ func (a *applier) delete(d *command.DeleteRequest, rev int64) (*command.DeleteRe
 	}
 	// Collect first: the batch is written while the keys are deleted.
 	var keys [][]byte
-	it := a.batch.NewIter(lower, upper)
-	for valid := it.First(); valid; valid = it.Next() {
-		uk, err := storage.LatestUserKey(it.Key())
+	err := scanLatest(a.batch, lower, upper, func(hk, v []byte) error {
+		uk, _, err := storage.DecodeHistoryKey(hk)
 		if err != nil {
-			it.Close()
-			return nil, err
+			return err
 		}
-		keys = append(keys, bytes.Clone(uk))
+		keys = append(keys, uk)
 		if d.PrevKV {
 			var rec record
-			if err := decodeRecord(it.Value(), &rec); err != nil {
-				it.Close()
-				return nil, err
+			if err := decodeRecord(v, &rec); err != nil {
+				return err
 			}
 			res.PrevKVs = append(res.PrevKVs, rec.keyValue(uk, false))
 		}
-	}
-	if err := it.Close(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("statemachine: delete range: %w", err)
 	}
 	for _, k := range keys {
@@ -531,7 +557,8 @@ func (a *applier) delete(d *command.DeleteRequest, rev int64) (*command.DeleteRe
 	return res, nil
 }
 
-// deleteKey removes the latest record of k and writes a tombstone version.
+// deleteKey writes a tombstone version of k: from then on its latest
+// record is absent.
 // cause is watch.Delete for a request's delete, watch.Expire when a lease
 // or TTL ran out: watchers and keyspace notifications see it. It reads the
 // record first, to drop it from the lease and expiry indexes and to give

@@ -8,10 +8,10 @@
 // key, a Mutate that wrote, a Txn whose chosen branch wrote something)
 // increments the store revision by exactly one, and every key it writes
 // carries that revision. A read-only txn, a delete of nothing, a
-// compaction and a failed request leave the revision alone. A user key k is stored twice (see storage/doc.go
-// for the key layout):
+// compaction and a failed request leave the revision alone. A user key k is
+// stored once per version, in one MVCC namespace (see storage/doc.go for the
+// key layout):
 //
-//	LatestKey(g, k)       -> record of the newest version (absent once deleted)
 //	HistoryKey(g, k, rev) -> record of the version written at rev, newest first;
 //	                         deletes write a tombstone record here
 //
@@ -20,14 +20,22 @@
 //
 // A record (record.go) is kind (live or tombstone), create revision, mod
 // revision, version (writes since creation, 1 for a new key), lease, value.
-// Reads at the latest revision use the latest namespace: one Pebble Get for
-// a point read. Reads at revision R take, for each key, the newest history
-// version with rev <= R, and skip it if it is a tombstone.
+// A key's latest record is its newest version; the key is absent if that
+// is a tombstone or if it has no version. Reads at the latest revision take
+// each key's first version and skip the rest (storage.Iter.NextHistoryKey);
+// a point read is one bounded seek, in front of which the latest-record
+// cache (latestcache.go, keyed by storage.LatestKey, in memory only) serves
+// hot keys. Reads at revision R take, for each key, the newest version with
+// rev <= R, and skip it if it is a tombstone. (Storage format 1 also kept a
+// copy of each latest record in a latest namespace, 0x04; format 2 writes
+// nothing there, which saves a memtable insert and a copy of the value per
+// write. MetaFormat records the format; see format.go.)
 //
 // The meta namespace holds, all written in the same batch as the data they
 // describe: MetaApplied (uint64 BE), MetaRevision (int64 BE), MetaCompacted
 // (int64 BE), MetaConfState (proto raftpb.ConfState), MetaMembers (JSON
-// []membership.Member ordered by ID), and compactDone (int64 BE, the
+// []membership.Member ordered by ID), MetaFormat (uint64 BE, the storage
+// format, written when the state machine is created), and compactDone (int64 BE, the
 // horizon the background compactor last finished; see compactor.go).
 //
 // # Invariants
@@ -49,8 +57,10 @@
 //     Read-modify-write requests (Mutate, mutate.go: INCR, APPEND, SET NX,
 //     RENAME ...) rely on this to be atomic.
 //   - Compaction to horizon C keeps, for every key, the newest version with
-//     rev <= C unless it is a tombstone, and everything newer; the latest
-//     namespace is never touched. MetaCompacted is raised at apply time, so
+//     rev <= C unless it is a tombstone, and everything newer, so a live
+//     key's newest version (its latest record) is never removed; a key
+//     whose newest version is a tombstone <= C disappears entirely, which
+//     reads see as absent, as before. MetaCompacted is raised at apply time, so
 //     reads below C fail with ErrCompacted before any version disappears;
 //     the compactor deletes a key's tombstone no earlier than the versions
 //     beneath it, so a read at >= C never sees a deleted key come back.

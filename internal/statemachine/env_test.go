@@ -720,14 +720,9 @@ func dumpKV(t testing.TB, k, v []byte) string {
 			return fmt.Sprintf("meta %s voters=%v learners=%v\n", name, cs.GetVoters(), cs.GetLearners())
 		}
 		return fmt.Sprintf("meta %s %d\n", name, int64(beUint64(v)))
-	case storage.StateMachineSpans(testGroup)[1][0][0]: // latest
-		if err := decodeRecord(v, &rec); err != nil {
-			t.Fatal(err)
-		}
-		return fmt.Sprintf("latest %q: %s\n", k[9:], fmtRecord(&rec))
-	case storage.StateMachineSpans(testGroup)[3][0][0]: // leases
+	case storage.StateMachineSpans(testGroup)[2][0][0]: // leases
 		return dumpLease(k[9:], v)
-	case storage.StateMachineSpans(testGroup)[5][0][0]: // undo marks and redo stack
+	case storage.StateMachineSpans(testGroup)[4][0][0]: // undo marks and redo stack
 		kind, rev, err := storage.DecodeUndoKey(k)
 		if err != nil {
 			t.Fatalf("undo key %q: %v", k, err)
@@ -737,7 +732,7 @@ func dumpKV(t testing.TB, k, v []byte) string {
 		}
 		n, _ := binary.Varint(v)
 		return fmt.Sprintf("undo %c @%d: %d\n", kind, rev, n)
-	case storage.StateMachineSpans(testGroup)[4][0][0]: // change index
+	case storage.StateMachineSpans(testGroup)[3][0][0]: // change index
 		rev, uk, err := storage.DecodeChangeKey(k)
 		if err != nil || len(v) != 1 {
 			t.Fatalf("change key %q value %q: %v", k, v, err)

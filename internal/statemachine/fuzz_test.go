@@ -57,8 +57,8 @@ func FuzzRestore(f *testing.F) {
 	f.Add(valid, false)
 	f.Add(valid, true)
 	f.Add(valid[:len(valid)/2], false)
-	f.Add([]byte(snapshotMagic+"\x01\x05\x00\x00\x00\x00\x00\x00"), true)
-	f.Add([]byte(snapshotMagic+"\x01\x01\x01\x02\x01\xff\x00\x01\x00\x00\x00\x00"), true)
+	f.Add([]byte(snapshotMagic+"\x02\x05\x00\x00\x00\x00\x00\x00"), true)
+	f.Add([]byte(snapshotMagic+"\x02\x01\x01\x02\x01\xff\x00\x01\x00\x00\x00\x00"), true)
 	f.Add([]byte{}, false)
 	shared := newEnv(f)
 	f.Fuzz(func(t *testing.T, data []byte, fixCRC bool) {

@@ -203,3 +203,27 @@ func BenchmarkHotRange100(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHotRangeVersions reads 100 consecutive keys (latest, values)
+// when each key has about 100 uncompacted versions: the worst case of
+// reading the latest revision from the history namespace, which skips each
+// key's older versions.
+func BenchmarkHotRangeVersions(b *testing.B) {
+	h := newHotEnv(b)
+	const n, versions = 1000, 100
+	for range versions {
+		h.load(b, n)
+	}
+	h.settle(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		start := (i * 7919) % (n - 100)
+		req := command.RangeRequest{Key: hotKey(start), End: hotKey(start + 100), Limit: 100}
+		res, _, err := h.sm.Range(&req)
+		if err != nil || res.Count != 100 || res.KVs[0].Version != versions {
+			b.Fatal(res, err)
+		}
+		i++
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cairndb/cairn/internal/command"
+	"github.com/cairndb/cairn/internal/storage"
 )
 
 func TestLatestCacheFillAfterUpdateRefused(t *testing.T) {
@@ -168,6 +169,7 @@ func TestLatestCacheSnapshotRestore(t *testing.T) {
 // checks that all writes of latest records went through setLatest.
 func checkLatestCache(t testing.TB, sm *StateMachine) {
 	t.Helper()
+	checkNoLatestNamespace(t, sm.db)
 	c := sm.cache
 	if c == nil {
 		return
@@ -177,12 +179,32 @@ func checkLatestCache(t testing.TB, sm *StateMachine) {
 		s.mu.RLock()
 		for k, rec := range s.m {
 			var stored []byte
-			err := sm.db.GetFunc([]byte(k), func(b []byte) error { stored = bytes.Clone(b); return nil })
-			if err != nil || !bytes.Equal(stored, rec) {
+			uk, err := storage.LatestUserKey([]byte(k))
+			var found bool
+			if err == nil {
+				var buf []byte
+				found, err = newestVersion(sm.db, sm.group, uk, &buf, func(b []byte) error { stored = bytes.Clone(b); return nil })
+			}
+			if err != nil || !found || !bytes.Equal(stored, rec) {
 				s.mu.RUnlock()
-				t.Fatalf("latest cache holds %x for %q, store has %x (%v)", rec, k, stored, err)
+				t.Fatalf("latest cache holds %x for %q, store has %x (found %v, %v)", rec, k, stored, found, err)
 			}
 		}
 		s.mu.RUnlock()
+	}
+}
+
+// checkNoLatestNamespace fails if anything was written to the retired latest
+// namespace (storage format 1): records live only in history.
+func checkNoLatestNamespace(t testing.TB, db *storage.DB) {
+	t.Helper()
+	lo, _ := storage.RetiredLatestSpan(0)
+	hi, _ := storage.HistorySpan(0) // the next namespace: every group's latest keys are in [lo, hi)
+	it := db.NewIter(lo, hi)
+	if it.First() {
+		t.Errorf("the retired latest namespace holds %q", it.Key())
+	}
+	if err := it.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

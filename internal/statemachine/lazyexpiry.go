@@ -1,7 +1,6 @@
 package statemachine
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/cairndb/cairn/internal/command"
@@ -189,21 +188,18 @@ func (a *applier) dueIn(key, end []byte) ([][]byte, error) {
 		return nil, nil
 	}
 	var keys [][]byte
-	it := a.batch.NewIter(lower, upper)
-	for valid := it.First(); valid; valid = it.Next() {
-		exp, err := recordExpiry(it.Value())
-		if err == nil && a.due(exp) {
-			var uk []byte
-			if uk, err = storage.LatestUserKey(it.Key()); err == nil {
-				keys = append(keys, bytes.Clone(uk))
-			}
+	err := scanLatest(a.batch, lower, upper, func(hk, v []byte) error {
+		exp, err := recordExpiry(v)
+		if err != nil || !a.due(exp) {
+			return err
 		}
-		if err != nil {
-			it.Close()
-			return nil, err
+		uk, _, err := storage.DecodeHistoryKey(hk)
+		if err == nil {
+			keys = append(keys, uk)
 		}
-	}
-	if err := it.Close(); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("statemachine: scan for due keys: %w", err)
 	}
 	return keys, nil

@@ -2,7 +2,6 @@ package statemachine
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 
 	"github.com/cairndb/cairn/internal/command"
@@ -89,16 +88,17 @@ func (sm *StateMachine) Get(key []byte, rev int64) (*command.KeyValue, int64, er
 	lk := storage.LatestKey(sm.group, key)
 	hit, gen, err := sm.cache.get(lk, decode)
 	if !hit && err == nil {
-		err = sm.db.GetFunc(lk, func(b []byte) error {
+		var buf []byte
+		hit, err = newestVersion(sm.db, sm.group, key, &buf, func(b []byte) error {
 			sm.cache.fill(lk, b, gen)
 			return decode(b)
 		})
 	}
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, cur, nil
-	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("statemachine: get %q: %w", key, err)
+	}
+	if !hit {
+		return nil, cur, nil
 	}
 	cur = max(cur, kv.ModRevision)
 	return kv, cur, nil
@@ -117,8 +117,9 @@ func checkRange(req *command.RangeRequest) error {
 	return nil
 }
 
-// readRange serves a validated range from r: the latest namespace for
-// revision 0, else history. The caller has checked the revision against
+// readRange serves a validated range from r: each key's newest history
+// version for revision 0, else its newest version at or below the
+// revision. The caller has checked the revision against
 // the horizon and the store revision as r sees them. With now > 0 (Unix
 // ms), a read of the latest revision skips keys whose expiry has passed
 // (lazyexpiry.go); history is served as stored.
@@ -143,7 +144,8 @@ type collector struct {
 	req *command.RangeRequest
 	res *command.RangeResult
 	rec record
-	now int64 // hide keys expired at this time (Unix ms; 0 = none)
+	now int64  // hide keys expired at this time (Unix ms; 0 = none)
+	key []byte // scratch: a decoded user key (add copies it)
 }
 
 // hidden reports whether a latest record is expired at c.now.
@@ -173,64 +175,76 @@ func (c *collector) add(userKey, rec []byte) error {
 	return nil
 }
 
-// latestBounds returns the latest-namespace bounds of [key, end), and false
-// if the span is empty.
+// latestBounds returns the history bounds of the versions of the user keys
+// in [key, end), and false if the span is empty.
 func (sm *StateMachine) latestBounds(key, end []byte) (lower, upper []byte, ok bool) {
 	if isEndOfKeyspace(end) {
-		lower, upper = storage.LatestSpan(sm.group, key, nil)
+		lower, upper = storage.HistoryRangeSpan(sm.group, key, nil)
 		return lower, upper, true
 	}
 	if bytes.Compare(end, key) <= 0 {
 		return nil, nil, false
 	}
-	lower, upper = storage.LatestSpan(sm.group, key, end)
+	lower, upper = storage.HistoryRangeSpan(sm.group, key, end)
 	return lower, upper, true
+}
+
+// scanLatest calls fn, in key order, with the latest record of every user
+// key whose versions are in the history span [lower, upper) as r sees it:
+// each key's newest version, unless it is a tombstone. fn gets that
+// version's history key and record, valid only during the call, and must
+// not use the iterator's reader to write.
+func scanLatest(r storage.Reader, lower, upper []byte, fn func(histKey, rec []byte) error) error {
+	it := r.NewIter(lower, upper)
+	for valid := it.First(); valid; valid = it.NextHistoryKey() {
+		v := it.Value()
+		if v == nil && it.Error() != nil {
+			break
+		}
+		if isTombstone(v) {
+			continue
+		}
+		if err := fn(it.Key(), v); err != nil {
+			it.Close()
+			return err
+		}
+	}
+	return it.Close()
 }
 
 func (sm *StateMachine) rangeLatest(r storage.Reader, c *collector) error {
 	req := c.req
 	if len(req.End) == 0 {
-		err := r.GetFunc(storage.LatestKey(sm.group, req.Key), func(v []byte) error {
+		var buf []byte
+		_, err := newestVersion(r, sm.group, req.Key, &buf, func(v []byte) error {
 			if hide, err := c.hidden(v); hide || err != nil {
 				return err
 			}
 			return c.add(req.Key, v)
 		})
-		if errors.Is(err, storage.ErrNotFound) {
-			return nil
-		}
 		return err
 	}
 	lower, upper, ok := sm.latestBounds(req.Key, req.End)
 	if !ok {
 		return nil
 	}
-	it := r.NewIter(lower, upper)
-	for valid := it.First(); valid; valid = it.Next() {
+	err := scanLatest(r, lower, upper, func(hk, v []byte) error {
 		if c.now > 0 {
-			if hide, err := c.hidden(it.Value()); hide || err != nil {
-				if err != nil {
-					it.Close()
-					return err
-				}
-				continue
+			if hide, err := c.hidden(v); hide || err != nil {
+				return err
 			}
 		}
 		if !c.wants() {
 			c.res.Count++ // no need to load the value
-			continue
+			return nil
 		}
-		uk, err := storage.LatestUserKey(it.Key())
-		if err != nil {
-			it.Close()
+		var err error
+		if c.key, _, err = storage.AppendDecodedHistoryKey(c.key[:0], hk); err != nil {
 			return err
 		}
-		if err := c.add(uk, it.Value()); err != nil {
-			it.Close()
-			return err
-		}
-	}
-	if err := it.Close(); err != nil {
+		return c.add(c.key, v)
+	})
+	if err != nil {
 		return fmt.Errorf("statemachine: range: %w", err)
 	}
 	return nil
@@ -274,9 +288,10 @@ func (sm *StateMachine) rangeAt(r storage.Reader, c *collector, rev int64) error
 		case !c.wants():
 			c.res.Count++
 		default:
-			uk, _, err := storage.DecodeHistoryKey(it.Key())
+			var err error
+			c.key, _, err = storage.AppendDecodedHistoryKey(c.key[:0], it.Key())
 			if err == nil {
-				err = c.add(uk, v)
+				err = c.add(c.key, v)
 			}
 			if err != nil {
 				it.Close()
@@ -313,18 +328,17 @@ func (sm *StateMachine) GetMany(keys [][]byte) ([]*command.KeyValue, int64, erro
 		return nil, 0, err
 	}
 	out := make([]*command.KeyValue, len(keys))
-	var lk []byte
+	var buf []byte
 	var rec record
 	for i, k := range keys {
-		lk = storage.AppendLatestKey(lk[:0], sm.group, k)
-		err := snap.GetFunc(lk, func(b []byte) error {
+		_, err := newestVersion(snap, sm.group, k, &buf, func(b []byte) error {
 			if err := decodeRecord(b, &rec); err != nil {
 				return err
 			}
 			out[i] = rec.keyValue(k, false)
 			return nil
 		})
-		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		if err != nil {
 			return nil, 0, fmt.Errorf("statemachine: get %q: %w", k, err)
 		}
 	}

@@ -12,8 +12,9 @@ import (
 	pb "go.etcd.io/raft/v3/raftpb"
 )
 
-// Snapshot stream format, version 1. A snapshot carries every key of the
-// group's state machine spans (meta, latest, history) in key order:
+// Snapshot stream format, version 2. A snapshot carries every key of the
+// group's state machine spans (storage.StateMachineSpans: meta, history,
+// leases, changes, undo) in key order:
 //
 //	stream  = header record* trailer
 //	header  = "CAIRNSM" version:byte(1) index:uvarint
@@ -25,11 +26,12 @@ import (
 // namespace byte, then the rest), so a snapshot can be restored into a
 // group with another ID. count is the number of records; crc is the CRC-32C
 // (Castagnoli) of every byte of the stream before it. Nothing may follow
-// the trailer.
+// the trailer. Version 1 streams (storage format 1, with a latest
+// namespace) are refused.
 
 const (
 	snapshotMagic   = "CAIRNSM"
-	snapshotVersion = 1
+	snapshotVersion = 2
 
 	snapshotRecord  = 0x01
 	snapshotTrailer = 0x00
@@ -225,6 +227,7 @@ func (sm *StateMachine) Restore(b *storage.Batch, body io.Reader, index uint64, 
 		return err
 	}
 	putUint64(b, sm.keys.applied, index)
+	putUint64(b, storage.MetaKey(sm.group, storage.MetaFormat), storage.FormatVersion)
 	if cs != nil {
 		enc, err := encodeConfState(cs)
 		if err != nil {

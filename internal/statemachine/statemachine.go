@@ -109,6 +109,9 @@ func Open(db *storage.DB, group uint64, opts Options) (*StateMachine, error) {
 	if sm.log == nil {
 		sm.log = slog.New(slog.DiscardHandler)
 	}
+	if err := sm.checkFormat(); err != nil {
+		return nil, err
+	}
 	if err := sm.load(); err != nil {
 		return nil, err
 	}

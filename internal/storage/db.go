@@ -178,6 +178,7 @@ func newIter(r pebbleReader, lower, upper []byte) *Iter {
 type Iter struct {
 	it  *pebble.Iterator
 	err error
+	buf []byte // NextHistoryKey's seek key
 }
 
 func (i *Iter) First() bool {

@@ -10,8 +10,8 @@
 //	0x01 group index            raft log entry (raftlog)
 //	0x02 group kind             raft hard state / log truncation state (raftlog)
 //	0x03 group name             state machine meta: applied index, conf state, revisions (statemachine)
-//	0x04 group key              latest version of a user key (statemachine)
-//	0x05 group escaped(key) rev every version of a user key, newest first (statemachine)
+//	0x04                        retired (storage format 1: a copy of each key's latest version); never written
+//	0x05 group escaped(key) rev every version of a user key, newest first; the first is the latest (statemachine)
 //	0x09 group rev key          the change index: what changed at each revision (statemachine, watch)
 //
 // Keys and values returned by Get are copies owned by the caller. Keys and

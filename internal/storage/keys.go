@@ -70,19 +70,26 @@ func MetaKey(group uint64, name string) []byte {
 	return append(groupPrefix(nsMeta, group, len(name)), name...)
 }
 
-// LatestKey is the key holding the latest version of user key k.
+// The latest namespace (0x04) is retired: a key's latest record is the
+// newest version in the history namespace, and nothing is stored under
+// nsLatest any more (storage format 2, see MetaFormat). LatestKey survives
+// as the name of a key's latest record in the state machine's in-memory
+// structures (its latest-record cache and the applier's pending writes);
+// it must never be written to the database.
+
+// LatestKey is the in-memory name of user key k's latest record.
 func LatestKey(group uint64, k []byte) []byte {
 	return AppendLatestKey(nil, group, k)
 }
 
-// AppendLatestKey appends the latest-version key of k to dst.
+// AppendLatestKey appends LatestKey(group, k) to dst.
 func AppendLatestKey(dst []byte, group uint64, k []byte) []byte {
 	dst = append(dst, nsLatest)
 	dst = binary.BigEndian.AppendUint64(dst, group)
 	return append(dst, k...)
 }
 
-// LatestUserKey strips the namespace from a latest-version key.
+// LatestUserKey returns the user key a LatestKey names (aliasing key).
 func LatestUserKey(key []byte) ([]byte, error) {
 	if len(key) < groupPrefixLen || key[0] != nsLatest {
 		return nil, ErrCorruptKey
@@ -90,16 +97,10 @@ func LatestUserKey(key []byte) ([]byte, error) {
 	return key[groupPrefixLen:], nil
 }
 
-// LatestSpan returns the bounds [lower, upper) of latest-version keys for
-// user keys in [start, end). A nil end means "to the end of the keyspace".
-func LatestSpan(group uint64, start, end []byte) (lower, upper []byte) {
-	lower = LatestKey(group, start)
-	if end == nil {
-		upper = groupPrefix(nsLatest, group+1, 0)
-	} else {
-		upper = LatestKey(group, end)
-	}
-	return lower, upper
+// RetiredLatestSpan returns the bounds [lower, upper) of the retired latest
+// namespace of a group: a store of format 2 or later holds nothing there.
+func RetiredLatestSpan(group uint64) (lower, upper []byte) {
+	return groupPrefix(nsLatest, group, 0), groupPrefix(nsLatest, group+1, 0)
 }
 
 // History keys encode the user key so that all versions of one key are
@@ -129,19 +130,28 @@ func AppendHistoryPrefix(dst []byte, group uint64, k []byte) []byte {
 
 // DecodeHistoryKey returns the user key and revision of a history key.
 func DecodeHistoryKey(key []byte) (userKey []byte, rev uint64, err error) {
+	return AppendDecodedHistoryKey(nil, key)
+}
+
+// AppendDecodedHistoryKey is DecodeHistoryKey appending the user key to
+// dst (which it returns extended, or dst unchanged on error).
+func AppendDecodedHistoryKey(dst, key []byte) (userKey []byte, rev uint64, err error) {
 	if len(key) < groupPrefixLen+2+8 || key[0] != nsHistory {
-		return nil, 0, ErrCorruptKey
+		return dst, 0, ErrCorruptKey
 	}
 	body := key[groupPrefixLen : len(key)-8]
 	rev = ^binary.BigEndian.Uint64(key[len(key)-8:])
-	userKey = make([]byte, 0, len(body))
+	if dst == nil {
+		dst = make([]byte, 0, len(body))
+	}
+	userKey = dst
 	for i := 0; i < len(body); i++ {
 		if body[i] != 0 {
 			userKey = append(userKey, body[i])
 			continue
 		}
 		if i+1 >= len(body) {
-			return nil, 0, ErrCorruptKey
+			return dst, 0, ErrCorruptKey
 		}
 		switch body[i+1] {
 		case 0xff:
@@ -149,14 +159,14 @@ func DecodeHistoryKey(key []byte) (userKey []byte, rev uint64, err error) {
 			i++
 		case 1:
 			if i+2 != len(body) {
-				return nil, 0, ErrCorruptKey
+				return dst, 0, ErrCorruptKey
 			}
 			return userKey, rev, nil
 		default:
-			return nil, 0, ErrCorruptKey
+			return dst, 0, ErrCorruptKey
 		}
 	}
-	return nil, 0, ErrCorruptKey
+	return dst, 0, ErrCorruptKey
 }
 
 // HistorySpan returns the bounds [lower, upper) of all history keys of a group.
@@ -171,12 +181,23 @@ func HistoryKeySpan(group uint64, k []byte) (lower, upper []byte) {
 	return lower, upper
 }
 
+// HistoryRangeSpan returns the bounds [lower, upper) of the versions of
+// every user key in [start, end). A nil end means "to the end of the
+// keyspace".
+func HistoryRangeSpan(group uint64, start, end []byte) (lower, upper []byte) {
+	lower = AppendHistoryPrefix(nil, group, start)
+	if end == nil {
+		return lower, groupPrefix(nsHistory, group+1, 0)
+	}
+	return lower, AppendHistoryPrefix(nil, group, end)
+}
+
 // StateMachineSpans returns every span holding state machine data of a group
-// (meta, latest and history): what a snapshot carries and a restore replaces.
+// (meta, history, leases, changes, undo): what a snapshot carries and a
+// restore replaces.
 func StateMachineSpans(group uint64) [][2][]byte {
 	return [][2][]byte{
 		{groupPrefix(nsMeta, group, 0), groupPrefix(nsMeta, group+1, 0)},
-		{groupPrefix(nsLatest, group, 0), groupPrefix(nsLatest, group+1, 0)},
 		{groupPrefix(nsHistory, group, 0), groupPrefix(nsHistory, group+1, 0)},
 		{groupPrefix(nsLease, group, 0), groupPrefix(nsLease, group+1, 0)},
 		{groupPrefix(nsChanges, group, 0), groupPrefix(nsChanges, group+1, 0)},
@@ -211,4 +232,10 @@ const (
 	MetaRevision  = "revision"  // int64 big endian: current store revision
 	MetaCompacted = "compacted" // int64 big endian: compaction horizon revision
 	MetaMembers   = "members"   // JSON []membership.Member
+	MetaFormat    = "format"    // uint64 big endian: storage format (FormatVersion)
 )
+
+// FormatVersion is the storage format of a state machine this code writes
+// and reads. Format 1 (never recorded) kept a copy of each key's latest
+// record in the latest namespace; format 2 keeps records only in history.
+const FormatVersion = 2

@@ -79,12 +79,16 @@ func TestNamespacesDoNotOverlap(t *testing.T) {
 	if idx, err := RaftLogIndex(RaftLogKey(3, 12345)); err != nil || idx != 12345 {
 		t.Fatalf("RaftLogIndex = %d, %v", idx, err)
 	}
-	llo, lhi := LatestSpan(3, []byte("b"), []byte("d"))
-	for k, want := range map[string]bool{"a": false, "b": true, "c\xff": true, "d": false} {
-		key := LatestKey(3, []byte(k))
-		if got := bytes.Compare(key, llo) >= 0 && bytes.Compare(key, lhi) < 0; got != want {
-			t.Errorf("latest key %q in [b, d) = %v", k, got)
+	hlo, hhi := HistoryRangeSpan(3, []byte("b"), []byte("d"))
+	for k, want := range map[string]bool{"a": false, "b": true, "b\x00": true, "c\xff": true, "d": false} {
+		key := HistoryKey(3, []byte(k), 7)
+		if got := bytes.Compare(key, hlo) >= 0 && bytes.Compare(key, hhi) < 0; got != want {
+			t.Errorf("history key %q in [b, d) = %v", k, got)
 		}
+	}
+	rlo, rhi := RetiredLatestSpan(3)
+	if k := LatestKey(3, []byte("x")); bytes.Compare(k, rlo) < 0 || bytes.Compare(k, rhi) >= 0 {
+		t.Errorf("latest key %x outside the retired latest span", k)
 	}
 }
 

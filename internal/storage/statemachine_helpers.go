@@ -1,6 +1,9 @@
 package storage
 
-import "encoding/binary"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // Helpers the state machine needs: a batch it can read through, so a
 // request sees the writes of the requests applied before it in the same,
@@ -55,4 +58,40 @@ func HistoryVersionPrefix(key []byte) ([]byte, bool) {
 // next user key: the upper bound of HistoryKeySpan.
 func AppendHistoryVersionsEnd(prefix []byte) []byte {
 	return append(prefix, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+}
+
+// historyNextSteps is how many versions NextHistoryKey steps over with Next
+// before it seeks: most keys have one or two versions (compaction keeps
+// one), and a Next is cheaper than a seek.
+const historyNextSteps = 2
+
+// NextHistoryKey moves an iterator positioned on a version of a user key
+// (a history key) to the next key that is not a version of that user key —
+// in a history span, the newest version of the next user key — and reports
+// whether there is one. It steps over a few versions, then seeks past the
+// rest. A key that is not a history key ends the iteration with
+// ErrCorruptKey (see Error and Close).
+func (i *Iter) NextHistoryKey() bool {
+	prefix, ok := HistoryVersionPrefix(i.it.Key())
+	if !ok {
+		i.err = ErrCorruptKey
+		return false
+	}
+	i.buf = append(i.buf[:0], prefix...)
+	for range historyNextSteps {
+		if !i.it.Next() {
+			return false
+		}
+		if !IsHistoryVersionOf(i.it.Key(), i.buf) {
+			return true
+		}
+	}
+	i.buf = AppendHistoryVersionsEnd(i.buf)
+	return i.it.SeekGE(i.buf)
+}
+
+// IsHistoryVersionOf reports whether key is a version of the user key
+// whose version prefix (HistoryVersionPrefix) is prefix.
+func IsHistoryVersionOf(key, prefix []byte) bool {
+	return len(key) == len(prefix)+8 && bytes.HasPrefix(key, prefix)
 }
