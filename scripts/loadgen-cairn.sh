@@ -13,7 +13,8 @@
 # each point REPS times. The 3-node points talk to the leader's RESP port
 # (as redis-benchmark and loadgen can only use one address). RESULT lines
 # carry server_us_op (server CPU per op) and other_cores (CPU used by
-# other work on the machine during the point). Ports 5737x/5738x/5638x.
+# other work on the machine during the point). Ports 2737x/2738x/2638x:
+# below the ephemeral range (32768-60999), so no client connection holds one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$PATH
@@ -57,31 +58,31 @@ points() { # LABEL RESP-PORT PIDS
 }
 
 if [[ " $SHAPES " == *" 1 "* ]]; then
-"$CAIRN" server --data-dir "$TMP/one" --listen-peer 127.0.0.1:57380 --listen-http 127.0.0.1:57379 \
-	--listen-resp 127.0.0.1:56380 --log-level warn >"$TMP/one.log" 2>&1 &
+"$CAIRN" server --data-dir "$TMP/one" --listen-peer 127.0.0.1:27380 --listen-http 127.0.0.1:27379 \
+	--listen-resp 127.0.0.1:26380 --log-level warn >"$TMP/one.log" 2>&1 &
 PIDS+=($!)
-wait_ready 57379
-points cairn-1node 56380 "${PIDS[-1]}"
+wait_ready 27379
+points cairn-1node 26380 "${PIDS[-1]}"
 kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
 fi
 [[ " $SHAPES " == *" 3 "* ]] || exit 0
 
-IC=n1=127.0.0.1:57381,n2=127.0.0.1:57382,n3=127.0.0.1:57383
+IC=n1=127.0.0.1:27381,n2=127.0.0.1:27382,n3=127.0.0.1:27383
 P3=()
 for i in 1 2 3; do
-	"$CAIRN" server --name n$i --data-dir "$TMP/n$i" --listen-peer 127.0.0.1:5738$i \
-		--listen-http 127.0.0.1:5737$i --listen-resp 127.0.0.1:5638$i --initial-cluster $IC \
+	"$CAIRN" server --name n$i --data-dir "$TMP/n$i" --listen-peer 127.0.0.1:2738$i \
+		--listen-http 127.0.0.1:2737$i --listen-resp 127.0.0.1:2638$i --initial-cluster $IC \
 		--log-level warn >"$TMP/n$i.log" 2>&1 &
 	PIDS+=($!)
 	P3+=($!)
 done
-for i in 1 2 3; do wait_ready 5737$i; done
+for i in 1 2 3; do wait_ready 2737$i; done
 leader=""
 for _ in $(seq 50); do
 	for i in 1 2 3; do
-		if redis-cli -p 5638$i info replication 2>/dev/null | grep -q "role:master"; then leader=5638$i; fi
+		if redis-cli -p 2638$i info replication 2>/dev/null | grep -q "role:master"; then leader=2638$i; fi
 	done
 	[ -n "$leader" ] && break
 	sleep 0.2
 done
-points cairn-3node "${leader:-56381}" "$(IFS=,; echo "${P3[*]}")"
+points cairn-3node "${leader:-26381}" "$(IFS=,; echo "${P3[*]}")"
