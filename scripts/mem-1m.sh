@@ -17,8 +17,8 @@
 # fills the block cache). Saves a heap profile to $DIR.heap.pb.gz.
 #
 # The node is stopped with SIGTERM at the end; DIR is kept (scripts/
-# recovery-1m.sh reuses it) unless KEEP=0. Ports: HTTP 47379, RESP 46380,
-# peer 47380 (override with HTTP_PORT, RESP_PORT, PEER_PORT).
+# recovery-1m.sh reuses it) unless KEEP=0. Ports: HTTP 28379, RESP 28390,
+# peer 28380 (override with HTTP_PORT, RESP_PORT, PEER_PORT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$PATH
@@ -28,9 +28,9 @@ DIR=${DIR:-/tmp/cairn-mem1m}
 SETTLE=${SETTLE:-20}
 READSECS=${READSECS:-10}
 KEEP=${KEEP:-1}
-HTTP_PORT=${HTTP_PORT:-47379}
-RESP_PORT=${RESP_PORT:-46380}
-PEER_PORT=${PEER_PORT:-47380}
+HTTP_PORT=${HTTP_PORT:-28379}
+RESP_PORT=${RESP_PORT:-28390}
+PEER_PORT=${PEER_PORT:-28380}
 CAIRN=${CAIRN:-}
 if [ -z "$CAIRN" ]; then
 	CAIRN=$(mktemp -d /tmp/cairn-bin.XXXXXX)/cairn

@@ -22,9 +22,9 @@ export PATH=/usr/local/go/bin:$PATH
 DIR=${DIR:-/tmp/cairn-mem1m}
 RUNS=${RUNS:-2}
 KILL_AFTER=${KILL_AFTER:-5} # seconds of write load before kill -9
-HTTP_PORT=${HTTP_PORT:-47379}
-RESP_PORT=${RESP_PORT:-46380}
-PEER_PORT=${PEER_PORT:-47380}
+HTTP_PORT=${HTTP_PORT:-28379}
+RESP_PORT=${RESP_PORT:-28390}
+PEER_PORT=${PEER_PORT:-28380}
 KEY=${KEY:-key:0000000000}
 CAIRN=${CAIRN:-}
 if [ -z "$CAIRN" ]; then
