@@ -110,6 +110,7 @@ func (a *applier) apply(entries []raftnode.Entry) (err error) {
 			a.redoLoaded = false
 		}
 		a.batch.Reset()
+		a.chg.dropPending()
 		clear(a.pending)
 		clear(a.results[:cap(a.results)]) // drop references to delivered results
 		a.chg.end(sm.opts.Changes, sm.revision.Load())
@@ -147,6 +148,7 @@ func (a *applier) apply(entries []raftnode.Entry) (err error) {
 	if applied == startApplied {
 		return nil
 	}
+	a.flushChanges()
 	putUint64(a.batch, sm.keys.applied, applied)
 	if a.rev != startRev {
 		putInt64(a.batch, sm.keys.revision, a.rev)

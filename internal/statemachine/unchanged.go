@@ -51,6 +51,7 @@ func (a *applier) unchangedSince(key, end []byte, since int64) (bool, error) {
 	if len(end) == 0 {
 		return a.keyUnchangedSince(key, since)
 	}
+	a.flushChanges() // the iterator must see this apply's entries
 	lower, upper := storage.ChangeSpan(a.sm.group, uint64(since)+1, uint64(a.rev)+1)
 	it := a.batch.NewIter(lower, upper)
 	defer it.Close()

@@ -143,6 +143,7 @@ func (a *applier) applyUndo(res *command.Result, u *command.UndoRequest) error {
 // anyone made: they are skipped, and undoing past them is refused by the
 // conflict check, as resurrecting an expired key would be wrong.
 func (a *applier) undoTarget() (int64, [][]byte, string, error) {
+	a.flushChanges() // the iterator must see this apply's entries
 	lower, upper := storage.ChangeSpan(a.sm.group, uint64(a.compacted)+1, uint64(a.rev)+1)
 	it := a.batch.NewIter(lower, upper)
 	defer it.Close()
@@ -235,6 +236,7 @@ func (a *applier) redoLast(ur *command.UndoResult, rev int64) (string, error) {
 		return command.ErrCodeCompacted, nil
 	}
 	// The keys the undo at top.u rewrote are the keys change top.r touched.
+	a.flushChanges() // the iterator must see this apply's entries
 	lower, upper := storage.ChangeSpan(a.sm.group, uint64(top.u), uint64(top.u)+1)
 	it := a.batch.NewIter(lower, upper)
 	var keys [][]byte
