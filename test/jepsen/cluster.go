@@ -435,6 +435,7 @@ func (c *Cluster) Promote(ctx context.Context, n *Node) error {
 
 func (c *Cluster) memberOp(ctx context.Context, method, path string, onOK func()) error {
 	var last error
+	ambiguous := false // an earlier attempt may have taken effect
 	for _, via := range c.Members() {
 		if !via.Running() || via.Paused() {
 			continue
@@ -442,7 +443,7 @@ func (c *Cluster) memberOp(ctx context.Context, method, path string, onOK func()
 		req, _ := http.NewRequestWithContext(ctx, method, "http://"+via.HTTP+path, nil)
 		resp, err := adminClient.Do(req)
 		if err != nil {
-			last = err
+			last, ambiguous = err, true
 			continue
 		}
 		var body bytes.Buffer
@@ -453,9 +454,18 @@ func (c *Cluster) memberOp(ctx context.Context, method, path string, onOK func()
 			return nil
 		}
 		last = fmt.Errorf("%s %s via %s: %d %s", method, path, via.Name, resp.StatusCode, strings.TrimSpace(body.String()))
+		if method == http.MethodDelete && ambiguous && resp.StatusCode == http.StatusNotFound &&
+			strings.Contains(body.String(), `"member_not_found"`) {
+			// The earlier attempt's answer was lost (the member removed
+			// was the one answering, or it timed out), but the removal
+			// took effect: the member is gone.
+			onOK()
+			return nil
+		}
 		if resp.StatusCode < 500 {
 			return last
 		}
+		ambiguous = true
 	}
 	return last
 }
