@@ -279,6 +279,11 @@ func (s *Server) Service() *service.Service { return s.svc }
 // Node is the node's raft node.
 func (s *Server) Node() *raftnode.Node { return s.node }
 
+// Removed is closed once this node knows it was removed from the cluster
+// (it applied its removal, or a peer refused it as removed); Wait then
+// returns ErrRemoved.
+func (s *Server) Removed() <-chan struct{} { return s.removed }
+
 // Wait blocks until the node fails, is removed, or ctx ends.
 func (s *Server) Wait(ctx context.Context) error {
 	select {
