@@ -53,16 +53,36 @@ type Server struct {
 	peersMu sync.Mutex // guards peers
 	peers   map[uint64]string
 
-	removed  chan struct{}
-	stopc    chan struct{} // closed when shutdown begins
-	stopOnce sync.Once
-	wg       sync.WaitGroup
+	removedOnce sync.Once
+	removed     chan struct{}
+	stopc       chan struct{} // closed when shutdown begins
+	stopOnce    sync.Once
+	wg          sync.WaitGroup
 }
 
 // handlerProxy breaks the construction cycle between the transport (which
 // needs a handler) and the raft node (which needs a transport). Until the
 // node is set, messages are dropped (raft retransmits).
-type handlerProxy struct{ h atomic.Pointer[raftnode.Node] }
+//
+// It also implements transport.RemovalHandler: peers are refused when the
+// state machine knows them as removed, and a refusal by a peer stops this
+// node as its own removal does (see noteRemoved).
+type handlerProxy struct {
+	h       atomic.Pointer[raftnode.Node]
+	sm      atomic.Pointer[statemachine.StateMachine]
+	removed func(by uint64)
+}
+
+func (p *handlerProxy) IsRemoved(id uint64) bool {
+	sm := p.sm.Load()
+	return sm != nil && sm.IsRemoved(id)
+}
+
+func (p *handlerProxy) Removed(by uint64) {
+	if p.removed != nil {
+		p.removed(by)
+	}
+}
 
 func (p *handlerProxy) Receive(g uint64, m *pb.Message) {
 	if h := p.h.Load(); h != nil {
@@ -117,7 +137,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.rlog, err = raftlog.Open(s.db, 0); err != nil {
 		return nil, err
 	}
-	proxy := &handlerProxy{}
+	proxy := &handlerProxy{removed: s.removedByPeer}
 	if cfg.NewTransport != nil {
 		s.tr, err = cfg.NewTransport(ident.ID, proxy)
 	} else {
@@ -145,6 +165,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.hub.SetSource(s.sm)
+	proxy.sm.Store(s.sm)
 
 	var bootstrap []raft.Peer
 	hasState := s.sm.AppliedIndex() > 0
@@ -258,6 +279,11 @@ func (s *Server) Service() *service.Service { return s.svc }
 // Node is the node's raft node.
 func (s *Server) Node() *raftnode.Node { return s.node }
 
+// Removed is closed once this node knows it was removed from the cluster
+// (it applied its removal, or a peer refused it as removed); Wait then
+// returns ErrRemoved.
+func (s *Server) Removed() <-chan struct{} { return s.removed }
+
 // Wait blocks until the node fails, is removed, or ctx ends.
 func (s *Server) Wait(ctx context.Context) error {
 	select {
@@ -353,13 +379,29 @@ func (s *Server) onMembers(members []membership.Member) {
 		s.tr.RemovePeer(id)
 	}
 	if len(members) > 0 && !present[s.self.ID] && s.node != nil {
-		s.log.Warn("this member was removed from the cluster")
-		select {
-		case <-s.removed:
-		default:
-			close(s.removed)
-		}
+		s.noteRemoved()
 	}
+}
+
+// removedByPeer is called by the transport when peer `by` refused this
+// node's traffic because its replicated state records this node as
+// removed: this node missed the conf change removing it (it was
+// partitioned, paused or lagging, and the leader stops replicating to a
+// removed member), so it stops as if it had applied it. Only a peer that
+// applied the removal refuses, so a member is never told this wrongly.
+func (s *Server) removedByPeer(by uint64) {
+	if s.sm != nil && s.sm.IsRemoved(by) {
+		return // a peer this node knows as removed: its word does not count
+	}
+	s.noteRemoved("learned_from", membership.IDString(by))
+}
+
+// noteRemoved makes Wait return ErrRemoved, once.
+func (s *Server) noteRemoved(args ...any) {
+	s.removedOnce.Do(func() {
+		s.log.Warn("this member was removed from the cluster", args...)
+		close(s.removed)
+	})
 }
 
 func (s *Server) addPeer(id uint64, addr string) {

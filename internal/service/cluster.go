@@ -36,6 +36,12 @@ func (s *Service) Join(ctx context.Context, m membership.Member) ([]membership.M
 	if m.ID == 0 {
 		m.ID = membership.IDFromName(m.Name)
 	}
+	if s.sm.IsRemoved(m.ID) {
+		// Peers refuse a removed ID's traffic (which tells a removed member
+		// that missed its removal to stop), so the ID is never reused.
+		return nil, fmt.Errorf("%w: member %s (%s) was removed from the cluster; join under a new name",
+			ErrMemberExists, m.Name, membership.IDString(m.ID))
+	}
 	for _, old := range s.sm.Members() {
 		if old.ID == m.ID || old.Name == m.Name || old.PeerAddr == m.PeerAddr {
 			if old.ID == m.ID && old.PeerAddr == m.PeerAddr {

@@ -118,7 +118,8 @@ func (a *applier) apply(entries []raftnode.Entry) (err error) {
 
 	var members []membership.Member
 	var confState *pb.ConfState
-	membersChanged := false
+	var removed []uint64
+	membersChanged, removedChanged := false, false
 	for i := range entries {
 		e := &entries[i]
 		if e.Index <= applied {
@@ -136,12 +137,22 @@ func (a *applier) apply(entries []raftnode.Entry) (err error) {
 			if !membersChanged {
 				members = sm.Members()
 				confState = sm.ConfState()
+				removed = sm.RemovedIDs()
 			}
 			var err error
 			if members, confState, err = a.applyConfChange(e, members, confState); err != nil {
 				return err
 			}
 			membersChanged = true
+			var changed bool
+			if removed, changed = updateRemoved(removed, e.ConfChange); changed {
+				b, err := json.Marshal(removed)
+				if err != nil {
+					return fmt.Errorf("statemachine: encode removed members: %w", err)
+				}
+				a.batch.Set(sm.keys.removed, b)
+				removedChanged = true
+			}
 		}
 		applied = e.Index
 	}
@@ -170,6 +181,9 @@ func (a *applier) apply(entries []raftnode.Entry) (err error) {
 	sm.applied.Store(applied)
 	if membersChanged {
 		sm.setMembers(members, confState)
+	}
+	if removedChanged {
+		sm.setRemoved(removed)
 	}
 	if a.compacted != startCompacted {
 		sm.comp.wake()

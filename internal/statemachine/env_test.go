@@ -710,7 +710,7 @@ func dumpKV(t testing.TB, k, v []byte) string {
 	case storage.StateMachineSpans(testGroup)[0][0][0]: // meta
 		name := string(k[9:])
 		switch name {
-		case storage.MetaMembers:
+		case storage.MetaMembers, metaRemoved:
 			return fmt.Sprintf("meta %s %s\n", name, v)
 		case storage.MetaConfState:
 			cs := &pb.ConfState{}

@@ -130,7 +130,7 @@ func (r *record) keyValue(key []byte, keysOnly bool) *command.KeyValue {
 const metaCompactDone = "compactdone"
 
 type metaKeys struct {
-	applied, revision, compacted, confState, members, compactDone []byte
+	applied, revision, compacted, confState, members, compactDone, removed []byte
 }
 
 func newMetaKeys(group uint64) metaKeys {
@@ -141,6 +141,7 @@ func newMetaKeys(group uint64) metaKeys {
 		confState:   storage.MetaKey(group, storage.MetaConfState),
 		members:     storage.MetaKey(group, storage.MetaMembers),
 		compactDone: storage.MetaKey(group, metaCompactDone),
+		removed:     storage.MetaKey(group, metaRemoved),
 	}
 }
 

@@ -78,6 +78,9 @@ type StateMachine struct {
 	members   []membership.Member
 	confState *pb.ConfState
 
+	// removed holds the IDs of removed members (removed.go).
+	removed atomic.Pointer[removedSet]
+
 	// ap holds the raft goroutine's apply state (apply.go).
 	ap applier
 
@@ -158,10 +161,15 @@ func (sm *StateMachine) load() error {
 	if err != nil {
 		return err
 	}
+	removed, err := readRemoved(snap, sm.keys.removed)
+	if err != nil {
+		return err
+	}
 	sm.applied.Store(applied)
 	sm.revision.Store(rev)
 	sm.compacted.Store(compacted)
 	sm.setMembers(members, cs)
+	sm.setRemoved(removed)
 	return nil
 }
 

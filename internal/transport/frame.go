@@ -23,6 +23,10 @@ const (
 	ackOK   byte = 1
 	ackFail byte = 0
 
+	// refusedRemoved is the one byte a receiver writes, then closes, on a
+	// connection from a sender it knows as removed from the cluster.
+	refusedRemoved byte = 'R'
+
 	// growStep is the smallest step by which a frame buffer grows while a
 	// frame is read. Buffers grow at most by what has already arrived, so a
 	// peer announcing a huge frame and sending little costs little memory.

@@ -37,6 +37,10 @@ var _ Transport = (*Mem)(nil)
 // (as on a real network with reconnects); with lo == hi order is kept. An
 // endpoint holds at most memQueueSize delayed messages; more are lost.
 //
+// A receiver whose Handler implements RemovalHandler drops messages from
+// senders it knows as removed and calls the sender's RemovalHandler.Removed
+// (unless fault rules block the way back), as TCP does.
+//
 // Messages are deep-copied on Send, so sender and receiver never share
 // memory, as over TCP.
 type MemNetwork struct {
@@ -247,6 +251,7 @@ type Mem struct {
 }
 
 type memEnvelope struct {
+	from  uint64
 	group uint64
 	m     *pb.Message
 	at    time.Time // zero: deliver at once
@@ -280,7 +285,7 @@ func (e *Mem) send(group uint64, m *pb.Message) bool {
 	case lost:
 		return true
 	}
-	env := memEnvelope{group: group, m: proto.CloneOf(m), seq: e.seq.Add(1)}
+	env := memEnvelope{from: e.id, group: group, m: proto.CloneOf(m), seq: e.seq.Add(1)}
 	if delay > 0 {
 		env.at = time.Now().Add(delay)
 	}
@@ -410,17 +415,38 @@ func (e *Mem) run() {
 		case env := <-e.inbox:
 			switch {
 			case env.at.IsZero():
-				e.h.Receive(env.group, env.m)
+				e.deliver(env)
 			case len(held) < memQueueSize:
 				heap.Push(&held, env)
 			}
 		case <-due:
 			for now := time.Now(); len(held) > 0 && !held[0].at.After(now); {
 				env := heap.Pop(&held).(memEnvelope)
-				e.h.Receive(env.group, env.m)
+				e.deliver(env)
 			}
 		}
 	}
+}
+
+// deliver hands env to the handler, unless the handler knows its sender as
+// removed from the cluster: then the message is dropped and the sender's
+// handler is told it was refused, as TCP does.
+func (e *Mem) deliver(env memEnvelope) {
+	if rh := removalHandler(e.h); rh != nil && rh.IsRemoved(env.from) {
+		e.net.mu.Lock()
+		src := e.net.nodes[env.from]
+		if src != nil && e.net.blockedLocked(e.id, env.from) {
+			src = nil // the refusal cannot travel back
+		}
+		e.net.mu.Unlock()
+		if src != nil {
+			if srh := removalHandler(src.h); srh != nil {
+				src.spawn(func() { srh.Removed(e.id) })
+			}
+		}
+		return
+	}
+	e.h.Receive(env.group, env.m)
 }
 
 // envelopeHeap orders delayed messages by delivery time, then send order.

@@ -89,15 +89,20 @@ func (p *peer) connectAndStream() (connected bool, err error) {
 	defer stop()
 	defer conn.Close()
 
-	// The receiver never writes on a stream; a Read returning means the
-	// connection is gone (or the peer misbehaves, which we treat the same).
+	// The receiver never writes on a stream except to refuse a removed
+	// member; a Read returning means the connection is gone (or the peer
+	// misbehaves, which we treat the same).
 	lost := make(chan struct{})
 	p.t.wg.Add(1) // run is counted, so this cannot race with Close's Wait
 	go func() {
 		defer p.t.wg.Done()
 		defer close(lost)
 		var b [1]byte
-		conn.Read(b[:])
+		if n, _ := conn.Read(b[:]); n == 1 && b[0] == refusedRemoved && p.t.rh != nil && p.ctx.Err() == nil {
+			p.t.log.Warn("transport: peer refused this node: it knows it as removed from the cluster",
+				"peer", fmt.Sprintf("%x", p.id), "addr", p.addr)
+			p.t.rh.Removed(p.id)
+		}
 	}()
 
 	if p.bw == nil {

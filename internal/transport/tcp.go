@@ -33,6 +33,7 @@ const (
 //   - per outgoing snapshot, one sender.
 type TCP struct {
 	cfg    TCPConfig
+	rh     RemovalHandler // cfg.Handler's, or nil
 	log    *slog.Logger
 	ln     net.Listener
 	dialer net.Dialer
@@ -73,6 +74,7 @@ func NewTCP(cfg TCPConfig) (*TCP, error) {
 	}
 	t := &TCP{
 		cfg:     cfg,
+		rh:      removalHandler(cfg.Handler),
 		log:     cfg.Logger.With("node", fmt.Sprintf("%x", cfg.ID)),
 		ln:      ln,
 		dialer:  net.Dialer{Timeout: cfg.DialTimeout},
@@ -245,11 +247,15 @@ func (t *TCP) serveInbound(c net.Conn) {
 		return // RemovePeer or Close raced with the handshake
 	}
 
+	if t.isRemoved(hs.from) {
+		t.refuse(c, hs.from)
+		return
+	}
 	fr := newFrameReader(br, t.cfg.MaxFrameSize)
 	if hs.kind == kindSnapshot {
 		err = t.receiveSnapshot(c, fr, hs.from)
 	} else {
-		err = t.readStream(fr)
+		err = t.readStream(c, fr, hs.from)
 	}
 	if err != nil && !errors.Is(err, io.EOF) && t.ctx.Err() == nil {
 		t.log.Debug("transport: inbound connection closed",
@@ -269,12 +275,32 @@ func (t *TCP) setInboundSender(c net.Conn, from uint64) bool {
 	return true
 }
 
-// readStream delivers the messages of a stream connection.
-func (t *TCP) readStream(fr *frameReader) error {
+// isRemoved reports whether the handler knows id as a removed member.
+func (t *TCP) isRemoved(id uint64) bool { return t.rh != nil && t.rh.IsRemoved(id) }
+
+// refuse tells the sender of c that it was removed from the cluster. The
+// caller closes c.
+func (t *TCP) refuse(c net.Conn, from uint64) {
+	t.log.Debug("transport: refusing removed member", "peer", fmt.Sprintf("%x", from), "remote", c.RemoteAddr())
+	c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
+	c.Write([]byte{refusedRemoved})
+}
+
+// errRefused ends a stream whose sender turned out to be removed.
+var errRefused = errors.New("transport: sender was removed from the cluster")
+
+// readStream delivers the messages of a stream connection from `from`.
+// Once the handler knows the sender as removed, its messages (including
+// any already in flight) are dropped and the stream is refused.
+func (t *TCP) readStream(c net.Conn, fr *frameReader, from uint64) error {
 	for {
 		f, err := fr.next()
 		if err != nil {
 			return err
+		}
+		if t.isRemoved(from) {
+			t.refuse(c, from)
+			return errRefused
 		}
 		if f.typ != frameMsg {
 			return fmt.Errorf("%w: type %d on a message stream", ErrBadFrame, f.typ)

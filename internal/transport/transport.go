@@ -38,7 +38,16 @@
 //	4 snapshot end    payload: CRC-32C of the body (uint32 BE) | body length (uint64 BE)
 //
 // A stream connection carries only type 1 frames, in one direction; the
-// sender batches them and flushes once per batch. A snapshot connection
+// sender batches them and flushes once per batch. The receiver writes
+// nothing on a stream, with one exception: when its Handler implements
+// RemovalHandler and reports the sender as removed from the cluster, it
+// writes the single byte 'R' (0x52, "refused: member removed") and closes
+// the connection, at the handshake or at the first frame read after it
+// learned of the removal; frames from a removed sender are dropped. A
+// sender reading that byte tells its own RemovalHandler. (A sender that
+// does not know the byte sees a closed connection, as before.) A snapshot
+// connection from a removed sender is answered the same way instead of
+// with an ack, and the transfer fails. A snapshot connection
 // carries one header, any number of chunks and one end frame; the receiver
 // then answers one byte, 1 if the handler accepted the snapshot and the
 // checksum matched, 0 otherwise, and the connection is closed.
@@ -85,4 +94,27 @@ type Handler interface {
 	ReportUnreachable(group, to uint64)
 	// ReportSnapshot tells raft whether a snapshot stream to `to` finished.
 	ReportSnapshot(group, to uint64, failed bool)
+}
+
+// RemovalHandler is optionally implemented by a Handler that knows which
+// members were removed from the cluster (replicated state: every member
+// that applied a removal agrees). The transport then refuses the traffic of
+// removed members and tells a removed member that a peer refused it, so a
+// member removed while partitioned, paused or lagging (which never applies
+// its own removal, since the leader stops replicating to it) learns of it.
+// Both methods are called from the transport's goroutines and must not
+// block.
+type RemovalHandler interface {
+	// IsRemoved reports whether the member with raft ID id was removed.
+	// It is called for every message received, so it must be cheap.
+	IsRemoved(id uint64) bool
+	// Removed reports that peer `by`, which knows this node as removed,
+	// refused its traffic.
+	Removed(by uint64)
+}
+
+// removalHandler returns h as a RemovalHandler, or nil.
+func removalHandler(h Handler) RemovalHandler {
+	rh, _ := h.(RemovalHandler)
+	return rh
 }
