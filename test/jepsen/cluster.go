@@ -180,6 +180,11 @@ func (n *Node) start(extra ...string) error {
 		err := cmd.Wait()
 		n.mu.Lock()
 		n.exitErr = err
+		if !n.killing && !n.removed && removedInLog(n.logFile.Name()) {
+			// The cluster removed it (a removal whose answer the nemesis
+			// lost), and it learned so and stopped: not a crash.
+			n.removed = true
+		}
 		if !n.killing && !n.removed {
 			n.crashes = append(n.crashes, fmt.Sprintf("%s incarnation %d exited on its own: %v", n.Name, n.incarnation, err))
 		}
@@ -187,6 +192,19 @@ func (n *Node) start(extra ...string) error {
 		close(done)
 	}()
 	return nil
+}
+
+// removedInLog reports whether the last incarnation logged in the node log
+// at path stopped because it was removed from the cluster.
+func removedInLog(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	if i := bytes.LastIndex(b, []byte("=== start ")); i >= 0 {
+		b = b[i:]
+	}
+	return bytes.Contains(b, []byte("this member was removed from the cluster"))
 }
 
 // Running reports whether the process is alive (paused counts as alive).
