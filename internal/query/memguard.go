@@ -283,11 +283,9 @@ func watchHeap(thread *starlark.Thread, budget int64) (stop func()) {
 	return func() { close(done) }
 }
 
-var heapMetric = []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-
 // heapBytes is the memory of heap objects, live or not yet swept.
 func heapBytes() int64 {
-	s := []metrics.Sample{heapMetric[0]}
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	metrics.Read(s)
 	if s[0].Value.Kind() != metrics.KindUint64 {
 		return 0

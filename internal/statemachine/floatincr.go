@@ -69,7 +69,7 @@ func parseLongDouble(f *big.Float, b []byte) bool {
 	if !ok || math.IsInf(v, 0) {
 		return false
 	}
-	if bytes.ContainsAny(b, "xXpP_") || bytes.ContainsAny(b, "iInN") {
+	if bytes.ContainsAny(b, "xXpP_iInN") { // hexadecimal, inf, nan
 		f.SetFloat64(v)
 		return true
 	}

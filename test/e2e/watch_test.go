@@ -128,20 +128,32 @@ func TestWatchSurvivesServingNodeKill(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, 30*time.Second, "the watch to print every committed write", func() error {
-		if n := seen(); n < len(final) {
-			return fmt.Errorf("%d of %d events; stderr: %s", n, len(final), stderr.String())
-		}
-		return nil
+	// A sentinel written last: events come in revision order, so once the
+	// watch prints it, any repeated or extra event is already printed.
+	const sentinel = "w/~end"
+	eventually(t, 15*time.Second, "the sentinel write", func() error {
+		return putKV(procs[1].http, sentinel, "end")
 	})
-	// A moment for any extra (duplicate) event to arrive before checking.
-	time.Sleep(500 * time.Millisecond)
+	eventually(t, 30*time.Second, "the watch to print the sentinel", func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, ev := range events {
+			if ev.Key == sentinel {
+				return nil
+			}
+		}
+		return fmt.Errorf("%d events of %d committed writes; stderr: %s", len(events), len(final), stderr.String())
+	})
 
 	mu.Lock()
 	defer mu.Unlock()
 	if badLine != "" {
 		t.Fatalf("watch printed a line that is not an event: %q", badLine)
 	}
+	if last := events[len(events)-1]; last.Key != sentinel {
+		t.Fatalf("event %+v after the sentinel", last)
+	}
+	events = events[:len(events)-1]
 	if len(events) != len(final) {
 		t.Fatalf("watch printed %d events for %d committed keys", len(events), len(final))
 	}
