@@ -44,6 +44,12 @@ type Cluster struct {
 	order []string
 }
 
+// ElectionTimeout is the members' election timeout: a new leader gives
+// every lease its TTL plus this much.
+func (c *Cluster) ElectionTimeout() time.Duration {
+	return time.Duration(c.opts.ElectionTicks) * c.opts.TickInterval
+}
+
 // Node is one member; Server is nil while the node is stopped.
 type Node struct {
 	Name     string
