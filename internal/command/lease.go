@@ -19,14 +19,24 @@ type LeaseGrantRequest struct {
 // LeaseRevokeRequest deletes a lease, every key attached to it and every
 // lock waiter it holds. Expired marks it as an expiry decided by the
 // leader (the keys are deleted through the applier's expiry path).
+//
+// With CheckRenewals, the revoke applies only if the lease's renewal count
+// is still Renewals, the count the leader's deadline was computed from. A
+// keep-alive that reaches the log before the revoke thus always wins
+// (ErrCodeLeaseRenewed, nothing deleted), and a deposed leader acting on
+// deadlines it computed before it lost office cannot expire a lease that
+// was kept alive through its successor.
 type LeaseRevokeRequest struct {
-	ID      int64
-	Expired bool
+	ID            int64
+	Expired       bool
+	CheckRenewals bool
+	Renewals      int64
 }
 
-// LeaseKeepAliveRequest renews a lease. The state machine only checks that
-// the lease exists and returns its TTL; every node's lessor restarts the
-// lease's countdown when it applies the result.
+// LeaseKeepAliveRequest renews a lease. The state machine checks that the
+// lease exists, counts the renewal and returns the TTL and the count;
+// every node's lessor restarts the lease's countdown when it applies the
+// result.
 type LeaseKeepAliveRequest struct {
 	ID int64
 }
@@ -35,6 +45,7 @@ type LeaseKeepAliveRequest struct {
 type LeaseResult struct {
 	ID       int64
 	TTL      int64       // granted TTL in milliseconds (grant, keep-alive)
+	Renewals int64       // keep-alives applied so far (grant: 0, keep-alive)
 	Deleted  int64       // keys deleted by a revoke
 	Promoted []LockGrant // lock waiters that became holders (revoke)
 }
@@ -143,5 +154,6 @@ type FenceRequest struct {
 const (
 	ErrCodeLeaseNotFound = "lease_not_found"
 	ErrCodeLeaseExists   = "lease_exists"
-	ErrCodeFenced        = "fenced" // a fencing token that is not the lock's current holder
+	ErrCodeLeaseRenewed  = "lease_renewed" // a conditional expiry revoke lost to a keep-alive
+	ErrCodeFenced        = "fenced"        // a fencing token that is not the lock's current holder
 )

@@ -9,13 +9,15 @@ import (
 //
 //	request
 //	  lease grant     = id:varint ttl:varint                            tag 7
-//	  lease revoke    = id:varint flags:byte(1=expired)                 tag 8
+//	  lease revoke    = id:varint flags:byte(1=expired 2=check renewals)
+//	                    [renewals:varint, with flag 2]                  tag 8
 //	  lease keepalive = id:varint                                       tag 9
 //	  expire          = op:byte key at:varint now:varint cond:byte      tag 10 (also a txn op)
 //	  lock            = op:byte name lease:varint token:varint          tag 11
 //	  fence           = name token:varint n:uvarint op*n                tag 12
 //	result
-//	  lease           = id:varint ttl:varint deleted:varint grants      tag 7
+//	  lease           = id:varint ttl:varint deleted:varint grants
+//	                    renewals:varint                                 tag 7
 //	  expire          = flags:byte(1=existed 2=done 4=deleted) prev:varint  tag 10 (also a txn op result)
 //	  lock            = token:varint held:byte grants                   tag 11
 //	  (a fence answers with a txn result, tag 3, or tag 0 and an error)
@@ -36,7 +38,8 @@ const (
 )
 
 const (
-	flagExpired byte = 1 << 0
+	flagExpired       byte = 1 << 0
+	flagCheckRenewals byte = 1 << 1
 
 	flagExpExisted byte = 1 << 0
 	flagExpDone    byte = 1 << 1
@@ -75,7 +78,14 @@ func appendLeaseRequest(dst []byte, r *Request) []byte {
 		if r.LeaseRevoke.Expired {
 			f |= flagExpired
 		}
-		return append(dst, f)
+		if r.LeaseRevoke.CheckRenewals {
+			f |= flagCheckRenewals
+		}
+		dst = append(dst, f)
+		if r.LeaseRevoke.CheckRenewals {
+			dst = binary.AppendVarint(dst, r.LeaseRevoke.Renewals)
+		}
+		return dst
 	case r.LeaseKeepAlive != nil:
 		return binary.AppendVarint(dst, r.LeaseKeepAlive.ID)
 	case r.Expire != nil:
@@ -108,7 +118,12 @@ func (d *decoder) leaseRequest(tag byte, r *Request) {
 		r.LeaseGrant = &LeaseGrantRequest{ID: d.varint("lease id"), TTL: d.varint("lease ttl")}
 	case tagLeaseRevoke:
 		r.LeaseRevoke = &LeaseRevokeRequest{ID: d.varint("lease id")}
-		r.LeaseRevoke.Expired = d.flags("revoke flags", flagExpired)&flagExpired != 0
+		f := d.flags("revoke flags", flagExpired|flagCheckRenewals)
+		r.LeaseRevoke.Expired = f&flagExpired != 0
+		if f&flagCheckRenewals != 0 {
+			r.LeaseRevoke.CheckRenewals = true
+			r.LeaseRevoke.Renewals = d.varint("lease renewals")
+		}
 	case tagLeaseKeepAlive:
 		r.LeaseKeepAlive = &LeaseKeepAliveRequest{ID: d.varint("lease id")}
 	case tagExpire:
@@ -163,7 +178,8 @@ func appendLeaseResult(dst []byte, tag byte, r *Result) []byte {
 		dst = binary.AppendVarint(dst, l.ID)
 		dst = binary.AppendVarint(dst, l.TTL)
 		dst = binary.AppendVarint(dst, l.Deleted)
-		return appendGrants(dst, l.Promoted)
+		dst = appendGrants(dst, l.Promoted)
+		return binary.AppendVarint(dst, l.Renewals)
 	case tagExpire:
 		return appendExpireResult(dst, r.Expire)
 	case tagLock:
@@ -204,6 +220,7 @@ func (d *decoder) leaseResult(tag byte, r *Result) {
 	case tagLeaseResult:
 		r.Lease = &LeaseResult{ID: d.varint("lease id"), TTL: d.varint("lease ttl"), Deleted: d.varint("lease deleted")}
 		r.Lease.Promoted = d.grants()
+		r.Lease.Renewals = d.varint("lease renewals")
 	case tagExpire:
 		r.Expire = d.expireResult()
 	case tagLock:

@@ -10,6 +10,7 @@ func leaseRequestCases() map[string]*Request {
 		"lease-grant":      {ID: 20, LeaseGrant: &LeaseGrantRequest{ID: 7, TTL: 5000}},
 		"lease-grant-auto": {ID: 20, LeaseGrant: &LeaseGrantRequest{TTL: 1}},
 		"lease-revoke":     {ID: 21, LeaseRevoke: &LeaseRevokeRequest{ID: 1 << 62, Expired: true}},
+		"lease-revoke-if":  {ID: 21, LeaseRevoke: &LeaseRevokeRequest{ID: 7, Expired: true, CheckRenewals: true, Renewals: 1 << 40}},
 		"lease-revoke-neg": {ID: 21, LeaseRevoke: &LeaseRevokeRequest{ID: -1}},
 		"lease-keepalive":  {ID: 22, LeaseKeepAlive: &LeaseKeepAliveRequest{ID: 3}},
 		"expire-set":       {ID: 23, Expire: &ExpireRequest{Op: ExpireSet, Key: []byte("k"), At: 1798761600000, Now: 1798761500000, Cond: ExpireGT}},
@@ -30,7 +31,7 @@ func leaseRequestCases() map[string]*Request {
 
 func leaseResultCases() map[string]*Result {
 	return map[string]*Result{
-		"lease":        {ID: 30, Revision: 3, Lease: &LeaseResult{ID: 5, TTL: 2000}},
+		"lease":        {ID: 30, Revision: 3, Lease: &LeaseResult{ID: 5, TTL: 2000, Renewals: 12}},
 		"lease-revoke": {ID: 30, Revision: 4, Lease: &LeaseResult{ID: 5, Deleted: 3, Promoted: []LockGrant{{Name: []byte("a"), Token: 3, Lease: 6}, {Name: []byte("b"), Token: 9, Lease: 7}}}},
 		"lease-err":    {ID: 30, Revision: 4, Err: ErrCodeLeaseNotFound},
 		"expire":       {ID: 31, Revision: 5, Expire: &ExpireResult{Existed: true, Done: true, Deleted: true, Prev: 77}},
@@ -50,7 +51,8 @@ func TestDecodeLeaseErrors(t *testing.T) {
 		name string
 		b    []byte
 	}{
-		{"unknown revoke flag", []byte{1, tagLeaseRevoke, 1, 2, 2}},
+		{"unknown revoke flag", []byte{1, tagLeaseRevoke, 1, 2, 4}},
+		{"revoke renewals missing", []byte{1, tagLeaseRevoke, 1, 2, 3}},
 		{"expire op 0", []byte{1, tagExpire, 1, 0, 1, 'k', 0, 0, 0}},
 		{"unknown expire op", []byte{1, tagExpire, 1, byte(maxExpireOp) + 1, 1, 'k', 0, 0, 0}},
 		{"unknown expire cond", []byte{1, tagExpire, 1, byte(ExpireSet), 1, 'k', 0, 0, byte(maxExpireCond) + 1}},

@@ -44,6 +44,9 @@ var (
 	ErrLeaseExists   = errors.New("lease already exists")
 	ErrFenced        = errors.New("fencing token is not the lock's current holder")
 	ErrLockBusy      = errors.New("lock is held by another session")
+	// errLeaseRenewed answers the lessor's expiry revoke when a keep-alive
+	// reached the log first; it never reaches a client.
+	errLeaseRenewed = errors.New("lease renewed before its expiry applied")
 )
 
 // Limits on user input (documented in docs/API.md).

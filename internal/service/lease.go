@@ -87,14 +87,14 @@ func (s *Service) LeaseTimeToLive(ctx context.Context, id int64, keys bool) (Lea
 	if err := s.readBarrier(ctx, ReadOptions{}); err != nil {
 		return LeaseStatus{}, err
 	}
-	ttl, attached, found, err := s.sm.Lease(id, keys)
+	info, attached, found, err := s.sm.Lease(id, keys)
 	if err != nil {
 		return LeaseStatus{}, err
 	}
 	if !found {
 		return LeaseStatus{}, fmt.Errorf("%w: %d", ErrLeaseNotFound, id)
 	}
-	st := LeaseStatus{ID: id, TTL: time.Duration(ttl) * time.Millisecond, Keys: attached}
+	st := LeaseStatus{ID: id, TTL: time.Duration(info.TTL) * time.Millisecond, Keys: attached}
 	st.Remaining = s.lessor.remaining(id, st.TTL)
 	return st, nil
 }

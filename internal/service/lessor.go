@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -13,15 +14,27 @@ import (
 // node becomes leader it gives every lease its full TTL plus an election
 // timeout from that moment, so a lease kept alive through the old leader
 // never expires early (it may live up to TTL + election timeout longer).
+//
+// Each deadline is computed from a renewal count (the state machine counts
+// keep-alives), and the expiry revoke carries it: the state machine refuses
+// the revoke if a keep-alive was applied before it. So a keep-alive that
+// beats the revoke into the log always wins, and a deposed leader that
+// wakes up (a pause, a partition) with stale deadlines cannot expire a
+// lease its successor kept alive.
 type lessor struct {
-	mu        sync.Mutex // guards deadlines and revoking
-	deadlines map[int64]time.Time
+	mu        sync.Mutex // guards the maps
+	deadlines map[int64]lessorDeadline
 	revoking  map[int64]time.Time // revoke proposed at; retried after a while
 	reaping   map[string]time.Time
 }
 
+type lessorDeadline struct {
+	at       time.Time
+	renewals int64 // the lease's renewal count when at was set
+}
+
 func (l *lessor) init() {
-	l.deadlines = map[int64]time.Time{}
+	l.deadlines = map[int64]lessorDeadline{}
 	l.revoking = map[int64]time.Time{}
 	l.reaping = map[string]time.Time{}
 }
@@ -30,7 +43,8 @@ func (l *lessor) observe(r *command.LeaseResult) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if r.TTL > 0 { // grant or keep-alive
-		l.deadlines[r.ID] = time.Now().Add(time.Duration(r.TTL) * time.Millisecond)
+		l.deadlines[r.ID] = lessorDeadline{time.Now().Add(time.Duration(r.TTL) * time.Millisecond), r.Renewals}
+		delete(l.revoking, r.ID)
 		return
 	}
 	delete(l.deadlines, r.ID) // revoke
@@ -44,7 +58,7 @@ func (l *lessor) remaining(id int64, ttl time.Duration) time.Duration {
 	if !ok {
 		return ttl
 	}
-	return max(time.Until(d), 0)
+	return max(time.Until(d.at), 0)
 }
 
 // lessorInterval is how often the leader checks deadlines by default
@@ -101,38 +115,54 @@ func (s *Service) promoteLessor() error {
 	l := &s.lessor
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	clear(l.deadlines)
+	old := l.deadlines
+	l.deadlines = make(map[int64]lessorDeadline, len(leases))
 	clear(l.revoking)
 	for _, le := range leases {
-		l.deadlines[le.ID] = now.Add(time.Duration(le.TTL)*time.Millisecond + s.cfg.ElectionTimeout)
+		d := lessorDeadline{now.Add(time.Duration(le.TTL)*time.Millisecond + s.cfg.ElectionTimeout), le.Renewals}
+		// A keep-alive applied since the list was read was observed
+		// with a higher count: keep the count, or every revoke would lose.
+		if o, ok := old[le.ID]; ok && o.renewals > d.renewals {
+			d.renewals = o.renewals
+		}
+		l.deadlines[le.ID] = d
 	}
 	s.log.Info("lessor: leading", "leases", len(leases))
 	return nil
 }
 
-// revokeExpired proposes the revocation of every lease past its deadline.
+// revokeExpired proposes the revocation of every lease past its deadline,
+// conditional on the lease not having been renewed since (see lessor).
 func (s *Service) revokeExpired() {
 	now := time.Now()
-	var expired []int64
+	var expired []command.LeaseRevokeRequest
 	l := &s.lessor
 	l.mu.Lock()
 	for id, d := range l.deadlines {
-		if now.After(d) {
+		if now.After(d.at) {
 			if at, ok := l.revoking[id]; ok && now.Sub(at) < s.cfg.RequestTimeout {
 				continue
 			}
 			l.revoking[id] = now
-			expired = append(expired, id)
+			expired = append(expired, command.LeaseRevokeRequest{ID: id, Expired: true, CheckRenewals: true, Renewals: d.renewals})
 		}
 	}
 	l.mu.Unlock()
-	for _, id := range expired {
+	for i := range expired {
+		id := expired[i].ID
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
-		_, err := s.propose(ctx, &command.Request{LeaseRevoke: &command.LeaseRevokeRequest{ID: id, Expired: true}})
+		_, err := s.propose(ctx, &command.Request{LeaseRevoke: &expired[i]})
 		cancel()
 		switch {
 		case err == nil:
 			s.log.Debug("lessor: lease expired", "lease", id)
+		case errors.Is(err, errLeaseRenewed):
+			// The keep-alive that won was observed before this answer
+			// (results are delivered in log order) and set a new deadline,
+			// unless this node took office in between (promoteLessor read
+			// an older count): then restart the countdown from the store.
+			s.log.Debug("lessor: lease renewed before its expiry applied", "lease", id)
+			s.resyncLease(expired[i])
 		case isLeaseNotFound(err):
 			l.mu.Lock()
 			delete(l.deadlines, id)
@@ -140,6 +170,23 @@ func (s *Service) revokeExpired() {
 		default:
 			s.log.Warn("lessor: revoking an expired lease failed", "lease", id, "err", err)
 		}
+	}
+}
+
+// resyncLease gives lease r.ID a full TTL from now at its stored renewal
+// count if its deadline is still the one a losing revoke r was computed
+// from.
+func (s *Service) resyncLease(r command.LeaseRevokeRequest) {
+	info, _, found, err := s.sm.Lease(r.ID, false)
+	if err != nil || !found {
+		return
+	}
+	l := &s.lessor
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if d, ok := l.deadlines[r.ID]; ok && d.renewals == r.Renewals && info.Renewals != r.Renewals {
+		l.deadlines[r.ID] = lessorDeadline{time.Now().Add(time.Duration(info.TTL) * time.Millisecond), info.Renewals}
+		delete(l.revoking, r.ID)
 	}
 }
 

@@ -204,6 +204,8 @@ func resultErr(r *command.Result) error {
 		return ErrLeaseNotFound
 	case command.ErrCodeLeaseExists:
 		return ErrLeaseExists
+	case command.ErrCodeLeaseRenewed:
+		return errLeaseRenewed
 	case command.ErrCodeFenced:
 		return ErrFenced
 	}

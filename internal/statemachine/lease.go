@@ -15,7 +15,7 @@ import (
 //
 // Records in the lease namespace (storage.AppendLeaseKey), by kind:
 //
-//	'l' id:8                      -> ttl:varint (ms)      a lease
+//	'l' id:8                      -> ttl:varint (ms) [renewals:varint]  a lease
 //	'k' id:8 key                  -> ""                   a key attached to a lease
 //	'e' at:8 key                  -> ""                   a key expiring at Unix ms at
 //	'q' len:uvarint name token:8  -> lease:varint         a waiter of lock name (FIFO by token)
@@ -99,25 +99,55 @@ func (a *applier) expireKey(k []byte, rev int64) error {
 
 // leaseTTL reads lease id through the batch.
 func (a *applier) leaseTTL(id int64) (ttl int64, found bool, err error) {
+	rec, found, err := a.lease(id)
+	return rec.ttl, found, err
+}
+
+// leaseRecord is a lease as stored: its TTL in milliseconds and how many
+// keep-alives it has had (records written before renewals were counted
+// have none).
+type leaseRecord struct{ ttl, renewals int64 }
+
+func (r leaseRecord) append(dst []byte) []byte {
+	dst = binary.AppendVarint(dst, r.ttl)
+	if r.renewals != 0 {
+		dst = binary.AppendVarint(dst, r.renewals)
+	}
+	return dst
+}
+
+func decodeLeaseRecord(id int64, b []byte) (leaseRecord, error) {
+	var r leaseRecord
+	var n int
+	r.ttl, n = binary.Varint(b)
+	if n <= 0 {
+		return r, fmt.Errorf("statemachine: lease %d: %w", id, ErrCorrupt)
+	}
+	if b = b[n:]; len(b) > 0 {
+		if r.renewals, n = binary.Varint(b); n != len(b) {
+			return r, fmt.Errorf("statemachine: lease %d renewals: %w", id, ErrCorrupt)
+		}
+	}
+	return r, nil
+}
+
+// lease reads lease id through the batch.
+func (a *applier) lease(id int64) (rec leaseRecord, found bool, err error) {
 	if id <= 0 {
-		return 0, false, nil
+		return rec, false, nil
 	}
 	a.idxBuf = a.sm.leaseKey(a.idxBuf[:0], leaseKindLease, id, nil)
 	err = a.batch.GetFunc(a.idxBuf, func(b []byte) error {
-		v, n := binary.Varint(b)
-		if n <= 0 {
-			return fmt.Errorf("statemachine: lease %d: %w", id, ErrCorrupt)
-		}
-		ttl = v
-		return nil
+		rec, err = decodeLeaseRecord(id, b)
+		return err
 	})
 	if errors.Is(err, storage.ErrNotFound) {
-		return 0, false, nil
+		return rec, false, nil
 	}
 	if err != nil {
-		return 0, false, err
+		return rec, false, err
 	}
-	return ttl, true, nil
+	return rec, true, nil
 }
 
 func (a *applier) applyLeaseGrant(res *command.Result, g *command.LeaseGrantRequest) error {
@@ -151,13 +181,15 @@ func (a *applier) applyLeaseGrant(res *command.Result, g *command.LeaseGrantRequ
 		return nil
 	}
 	a.idxBuf = a.sm.leaseKey(a.idxBuf[:0], leaseKindLease, id, nil)
-	a.batch.Set(a.idxBuf, binary.AppendVarint(nil, g.TTL))
+	a.batch.Set(a.idxBuf, leaseRecord{ttl: g.TTL}.append(nil))
 	res.Lease = &command.LeaseResult{ID: id, TTL: g.TTL}
 	return nil
 }
 
+// applyLeaseKeepAlive counts a renewal of the lease, so that an expiry
+// revoke computed from an older renewal loses (applyLeaseRevoke).
 func (a *applier) applyLeaseKeepAlive(res *command.Result, k *command.LeaseKeepAliveRequest) error {
-	ttl, found, err := a.leaseTTL(k.ID)
+	rec, found, err := a.lease(k.ID)
 	if err != nil {
 		return err
 	}
@@ -165,19 +197,26 @@ func (a *applier) applyLeaseKeepAlive(res *command.Result, k *command.LeaseKeepA
 		res.Err = command.ErrCodeLeaseNotFound
 		return nil
 	}
-	res.Lease = &command.LeaseResult{ID: k.ID, TTL: ttl}
+	rec.renewals++
+	a.idxBuf = a.sm.leaseKey(a.idxBuf[:0], leaseKindLease, k.ID, nil)
+	a.batch.Set(a.idxBuf, rec.append(nil))
+	res.Lease = &command.LeaseResult{ID: k.ID, TTL: rec.ttl, Renewals: rec.renewals}
 	return nil
 }
 
 // applyLeaseRevoke deletes the lease, its keys (one revision) and its lock
 // waiters, promoting the next waiter of each lock it held.
 func (a *applier) applyLeaseRevoke(res *command.Result, r *command.LeaseRevokeRequest) error {
-	_, found, err := a.leaseTTL(r.ID)
+	rec, found, err := a.lease(r.ID)
 	if err != nil {
 		return err
 	}
 	if !found {
 		res.Err = command.ErrCodeLeaseNotFound
+		return nil
+	}
+	if r.CheckRenewals && rec.renewals != r.Renewals {
+		res.Err = command.ErrCodeLeaseRenewed
 		return nil
 	}
 	lr := &command.LeaseResult{ID: r.ID}

@@ -10,11 +10,13 @@ import (
 	"github.com/cairndb/cairn/internal/storage"
 )
 
-// LeaseInfo describes a lease as the state machine knows it: its ID and
-// granted TTL. Its deadline is not replicated (see internal/lease).
+// LeaseInfo describes a lease as the state machine knows it: its ID,
+// granted TTL and renewal count. Its deadline is not replicated (see the
+// service's lessor).
 type LeaseInfo struct {
-	ID  int64 `json:"id"`
-	TTL int64 `json:"ttl_ms"`
+	ID       int64 `json:"id"`
+	TTL      int64 `json:"ttl_ms"`
+	Renewals int64 `json:"-"`
 }
 
 // Leases returns every lease, ordered by ID.
@@ -24,12 +26,17 @@ func (sm *StateMachine) Leases() ([]LeaseInfo, error) {
 	var out []LeaseInfo
 	for valid := it.First(); valid; valid = it.Next() {
 		k := it.Key()[len(lower):]
-		ttl, n := binary.Varint(it.Value())
-		if len(k) != 8 || n <= 0 {
+		if len(k) != 8 {
 			it.Close()
 			return nil, fmt.Errorf("statemachine: lease record: %w", ErrCorrupt)
 		}
-		out = append(out, LeaseInfo{ID: int64(binary.BigEndian.Uint64(k)), TTL: ttl})
+		id := int64(binary.BigEndian.Uint64(k))
+		rec, err := decodeLeaseRecord(id, it.Value())
+		if err != nil {
+			it.Close()
+			return nil, err
+		}
+		out = append(out, LeaseInfo{ID: id, TTL: rec.ttl, Renewals: rec.renewals})
 	}
 	if err := it.Close(); err != nil {
 		return nil, fmt.Errorf("statemachine: list leases: %w", err)
@@ -37,23 +44,20 @@ func (sm *StateMachine) Leases() ([]LeaseInfo, error) {
 	return out, nil
 }
 
-// Lease returns lease id's TTL and, with keys, the keys attached to it.
-func (sm *StateMachine) Lease(id int64, keys bool) (ttl int64, attached [][]byte, found bool, err error) {
+// Lease returns lease id and, with keys, the keys attached to it.
+func (sm *StateMachine) Lease(id int64, keys bool) (info LeaseInfo, attached [][]byte, found bool, err error) {
 	snap := sm.db.NewSnapshot()
 	defer snap.Close()
 	err = snap.GetFunc(sm.leaseKey(nil, leaseKindLease, id, nil), func(b []byte) error {
-		v, n := binary.Varint(b)
-		if n <= 0 {
-			return fmt.Errorf("statemachine: lease %d: %w", id, ErrCorrupt)
-		}
-		ttl, found = v, true
-		return nil
+		rec, err := decodeLeaseRecord(id, b)
+		info, found = LeaseInfo{ID: id, TTL: rec.ttl, Renewals: rec.renewals}, err == nil
+		return err
 	})
 	if err != nil || !keys {
 		if isNotFound(err) {
 			err = nil
 		}
-		return ttl, nil, found, err
+		return info, nil, found, err
 	}
 	prefix := sm.leaseKey(nil, leaseKindKey, id, nil)
 	it := snap.NewIter(prefix, prefixEnd(prefix))
@@ -61,9 +65,9 @@ func (sm *StateMachine) Lease(id int64, keys bool) (ttl int64, attached [][]byte
 		attached = append(attached, bytes.Clone(it.Key()[len(prefix):]))
 	}
 	if err := it.Close(); err != nil {
-		return 0, nil, false, fmt.Errorf("statemachine: lease %d keys: %w", id, err)
+		return LeaseInfo{}, nil, false, fmt.Errorf("statemachine: lease %d keys: %w", id, err)
 	}
-	return ttl, attached, found, nil
+	return info, attached, found, nil
 }
 
 // Expiring is a key with an expiry.

@@ -18,7 +18,14 @@ func dumpLease(k, v []byte) string {
 	vi := func() int64 { x, _ := binary.Varint(v); return x }
 	switch k[0] {
 	case leaseKindLease:
-		return fmt.Sprintf("lease %d ttl=%d\n", be(k[1:9]), vi())
+		rec, err := decodeLeaseRecord(be(k[1:9]), v)
+		if err != nil {
+			return fmt.Sprintf("lease %d %v\n", be(k[1:9]), err)
+		}
+		if rec.renewals != 0 {
+			return fmt.Sprintf("lease %d ttl=%d renewals=%d\n", be(k[1:9]), rec.ttl, rec.renewals)
+		}
+		return fmt.Sprintf("lease %d ttl=%d\n", be(k[1:9]), rec.ttl)
 	case leaseKindKey:
 		return fmt.Sprintf("lease-key %d %q\n", be(k[1:9]), k[9:])
 	case leaseKindExpiry:
@@ -82,7 +89,7 @@ func TestLeaseGrantKeepAliveRevoke(t *testing.T) {
 	if r := e.oneT(t, &command.Request{LeaseGrant: &command.LeaseGrantRequest{TTL: 1}}); r.Lease.ID != 3 {
 		t.Fatalf("auto grant after a chosen ID: %+v", r.Lease)
 	}
-	if r := e.oneT(t, &command.Request{LeaseKeepAlive: &command.LeaseKeepAliveRequest{ID: 2}}); r.Err != "" || r.Lease.TTL != 5000 {
+	if r := e.oneT(t, &command.Request{LeaseKeepAlive: &command.LeaseKeepAliveRequest{ID: 2}}); r.Err != "" || r.Lease.TTL != 5000 || r.Lease.Renewals != 1 {
 		t.Fatalf("keepalive: %+v", r)
 	}
 	if r := e.oneT(t, &command.Request{LeaseKeepAlive: &command.LeaseKeepAliveRequest{ID: 9}}); r.Err != command.ErrCodeLeaseNotFound {
@@ -97,9 +104,9 @@ func TestLeaseGrantKeepAliveRevoke(t *testing.T) {
 	e.oneT(t, put("b", "2", 2)) // moves b to lease 2
 	e.oneT(t, put("d", "1", 1))
 	e.oneT(t, put("d", "2", 0)) // detaches d
-	ttl, keys, found, err := e.sm.Lease(1, true)
-	if err != nil || !found || ttl != 2000 || !reflect.DeepEqual(keys, [][]byte{[]byte("a")}) {
-		t.Fatalf("lease 1: %d %q %v %v", ttl, keys, found, err)
+	info, keys, found, err := e.sm.Lease(1, true)
+	if err != nil || !found || info.TTL != 2000 || !reflect.DeepEqual(keys, [][]byte{[]byte("a")}) {
+		t.Fatalf("lease 1: %+v %q %v %v", info, keys, found, err)
 	}
 	rev := e.sm.Revision()
 	r = e.oneT(t, &command.Request{LeaseRevoke: &command.LeaseRevokeRequest{ID: 2, Expired: true}})
@@ -114,7 +121,7 @@ func TestLeaseGrantKeepAliveRevoke(t *testing.T) {
 		t.Fatalf("second revoke: %q", r.Err)
 	}
 	ls, err := e.sm.Leases()
-	if err != nil || !reflect.DeepEqual(ls, []LeaseInfo{{1, 2000}, {3, 1}}) {
+	if err != nil || !reflect.DeepEqual(ls, []LeaseInfo{{1, 2000, 0}, {3, 1, 0}}) {
 		t.Fatalf("leases: %v %v", ls, err)
 	}
 	e.oneT(t, &command.Request{Delete: &command.DeleteRequest{Key: []byte("a")}})
@@ -321,4 +328,43 @@ func (e *env) leaseGrant(t *testing.T, d *datadriven.TestData) string {
 		return "err=" + rs[0].Err + "\n"
 	}
 	return fmt.Sprintf("lease %d ttl=%d\n", rs[0].Lease.ID, rs[0].Lease.TTL)
+}
+
+// An expiry revoke computed from an older renewal count loses to the
+// keep-alives applied before it; one computed from the current count
+// applies. Unconditional revokes (clients, older leaders) always apply.
+func TestLeaseRevokeLosesToKeepAlive(t *testing.T) {
+	e := newEnv(t)
+	id := e.oneT(t, &command.Request{LeaseGrant: &command.LeaseGrantRequest{TTL: 1000}}).Lease.ID
+	e.oneT(t, put("k", "v", id))
+	expire := func(renewals int64) *command.Result {
+		return e.oneT(t, &command.Request{LeaseRevoke: &command.LeaseRevokeRequest{ID: id, Expired: true, CheckRenewals: true, Renewals: renewals}})
+	}
+	for want := int64(1); want <= 2; want++ {
+		if r := e.oneT(t, &command.Request{LeaseKeepAlive: &command.LeaseKeepAliveRequest{ID: id}}); r.Err != "" || r.Lease.Renewals != want {
+			t.Fatalf("keepalive %d: %+v %+v", want, r, r.Lease)
+		}
+	}
+	rev := e.sm.Revision()
+	for _, stale := range []int64{0, 1, 3} {
+		if r := expire(stale); r.Err != command.ErrCodeLeaseRenewed || r.Lease != nil {
+			t.Fatalf("revoke at renewals %d: %+v", stale, r)
+		}
+	}
+	if e.sm.Revision() != rev {
+		t.Fatalf("a losing revoke moved the revision: %d -> %d", rev, e.sm.Revision())
+	}
+	if got, want := e.leaseDump(t), fmt.Sprintf("lease-key %d \"k\"\nlease %d ttl=1000 renewals=2\nlease-next-id %d", id, id, id); got != want {
+		t.Fatalf("lease records:\n%s\nwant\n%s", got, want)
+	}
+	ls, err := e.sm.Leases()
+	if err != nil || len(ls) != 1 || ls[0].Renewals != 2 {
+		t.Fatalf("leases: %+v %v", ls, err)
+	}
+	if r := expire(2); r.Err != "" || r.Lease.Deleted != 1 {
+		t.Fatalf("revoke at the current count: %+v", r)
+	}
+	if got := e.leaseDump(t); got != fmt.Sprintf("lease-next-id %d", id) {
+		t.Fatalf("after revoke:\n%s", got)
+	}
 }
