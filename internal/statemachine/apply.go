@@ -457,7 +457,8 @@ func newestVersion(r storage.Reader, group uint64, k []byte, buf *[]byte, fn fun
 	it := r.NewIter(b[:n:n], b)
 	found := false
 	var err error
-	if it.First() {
+	// A prefix seek: bloom filters skip the sstables holding no version.
+	if it.SeekPrefixGE(b[:n:n]) {
 		if v := it.Value(); it.Error() == nil && !isTombstone(v) {
 			found = true
 			err = fn(v)

@@ -65,6 +65,7 @@ func Open(dir string, o Options) (*DB, error) {
 		LBaseMaxBytes:               64 << 20,
 		Logger:                      o.Logger,
 		FormatMajorVersion:          pebble.FormatNewest,
+		Comparer:                    comparer,
 	}
 	if opts.Logger == nil {
 		opts.Logger = quietLogger{}
@@ -77,7 +78,7 @@ func Open(dir string, o Options) (*DB, error) {
 	db, err := pebble.Open(dir, opts)
 	cache.Unref() // the DB holds its own reference
 	if err != nil {
-		return nil, fmt.Errorf("storage: open %q: %w", dir, err)
+		return nil, fmt.Errorf("storage: open %q: %w", dir, errOtherComparer(err))
 	}
 	return &DB{db: db}, nil
 }
@@ -201,6 +202,16 @@ func (i *Iter) SeekGE(key []byte) bool {
 		return false
 	}
 	return i.it.SeekGE(key)
+}
+
+// SeekPrefixGE moves to the first key >= key whose prefix (the part
+// before a history key's revision; all of any other key) equals key's,
+// consulting bloom filters: the iterator then stays within that prefix.
+func (i *Iter) SeekPrefixGE(key []byte) bool {
+	if i.it == nil {
+		return false
+	}
+	return i.it.SeekPrefixGE(key)
 }
 
 // SeekLT moves to the last key < key.

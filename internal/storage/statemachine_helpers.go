@@ -60,17 +60,13 @@ func AppendHistoryVersionsEnd(prefix []byte) []byte {
 	return append(prefix, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
 }
 
-// historyNextSteps is how many versions NextHistoryKey steps over with Next
-// before it seeks: most keys have one or two versions (compaction keeps
-// one), and a Next is cheaper than a seek.
-const historyNextSteps = 2
-
 // NextHistoryKey moves an iterator positioned on a version of a user key
 // (a history key) to the next key that is not a version of that user key —
 // in a history span, the newest version of the next user key — and reports
-// whether there is one. It steps over a few versions, then seeks past the
-// rest. A key that is not a history key ends the iteration with
-// ErrCorruptKey (see Error and Close).
+// whether there is one. Most keys have one version (compaction keeps one),
+// so it tries one Next, then leaves the rest to Pebble's NextPrefix. A key
+// that is not a history key ends the iteration with ErrCorruptKey (see
+// Error and Close). The iterator's upper bound must not be a version key.
 func (i *Iter) NextHistoryKey() bool {
 	prefix, ok := HistoryVersionPrefix(i.it.Key())
 	if !ok {
@@ -78,16 +74,13 @@ func (i *Iter) NextHistoryKey() bool {
 		return false
 	}
 	i.buf = append(i.buf[:0], prefix...)
-	for range historyNextSteps {
-		if !i.it.Next() {
-			return false
-		}
-		if !IsHistoryVersionOf(i.it.Key(), i.buf) {
-			return true
-		}
+	if !i.it.Next() {
+		return false
 	}
-	i.buf = AppendHistoryVersionsEnd(i.buf)
-	return i.it.SeekGE(i.buf)
+	if !IsHistoryVersionOf(i.it.Key(), i.buf) {
+		return true
+	}
+	return i.it.NextPrefix()
 }
 
 // IsHistoryVersionOf reports whether key is a version of the user key
