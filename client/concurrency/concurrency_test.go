@@ -129,7 +129,10 @@ func TestMutex(t *testing.T) {
 	if err := m2.Unlock(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	// A free mutex is taken at once (a few raft round trips, which a slow
+	// machine under the race detector can stretch well past 200ms); one
+	// that wrongly waited would never be granted, as nobody releases it.
+	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := m2.Lock(tctx); err != nil {
 		t.Fatalf("relock of a free mutex: %v", err)

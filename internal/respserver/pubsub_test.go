@@ -65,6 +65,14 @@ func TestPubSubAcrossNodes(t *testing.T) {
 			if err := sub.Unsubscribe(ctx, "news"); err != nil {
 				t.Fatal(err)
 			}
+			// go-redis sends UNSUBSCRIBE without waiting for its reply: wait
+			// for the confirmation, or the PUBLISH below (another
+			// connection) may be applied before the server has read it.
+			if msg, err := sub.Receive(ctx); err != nil {
+				t.Fatal(err)
+			} else if s, ok := msg.(*redis.Subscription); !ok || s.Kind != "unsubscribe" || s.Channel != "news" {
+				t.Fatalf("after UNSUBSCRIBE: %#v", msg)
+			}
 			eq(t, "PUBLISH after UNSUBSCRIBE", must(rdbs[0].Publish(ctx, "news", "late").Result()), int64(0))
 		})
 	}

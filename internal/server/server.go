@@ -138,14 +138,22 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	proxy := &handlerProxy{removed: s.removedByPeer}
+	// s.tr is set only on success: a failed NewTCP returns a nil *TCP,
+	// which in the interface would be non-nil and make close() panic
+	// (a node whose peer port is taken crashed instead of reporting it).
+	var tr transport.Transport
 	if cfg.NewTransport != nil {
-		s.tr, err = cfg.NewTransport(ident.ID, proxy)
+		tr, err = cfg.NewTransport(ident.ID, proxy)
 	} else {
-		s.tr, err = transport.NewTCP(transport.TCPConfig{ID: ident.ID, ListenAddr: cfg.ListenPeer, Handler: proxy, Logger: s.log.With("component", "transport")})
+		var tcp *transport.TCP
+		if tcp, err = transport.NewTCP(transport.TCPConfig{ID: ident.ID, ListenAddr: cfg.ListenPeer, Handler: proxy, Logger: s.log.With("component", "transport")}); err == nil {
+			tr = tcp
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
+	s.tr = tr
 	s.hub = watch.NewHub(cfg.Watch)
 	s.svc = service.New(service.Config{
 		ID: ident.ID, Name: ident.Name, Logger: s.log.With("component", "service"),

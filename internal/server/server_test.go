@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -168,5 +169,22 @@ func TestConfigValidation(t *testing.T) {
 				t.Fatalf("Validate() = %v, want error containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// A node whose peer port is taken fails to start with an error; it used to
+// panic while cleaning up (a nil *TCP stored in the transport interface).
+func TestStartPeerPortInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	cfg := testConfig(t.TempDir(), nil)
+	cfg.ListenPeer = l.Addr().String()
+	s, err := Start(context.Background(), cfg)
+	if err == nil {
+		s.Stop()
+		t.Fatal("started with its peer port in use")
 	}
 }

@@ -48,27 +48,32 @@ func TestLeaseFailover(t *testing.T) {
 	var lastMu sync.Mutex
 	var last time.Time // start of the last successful keep-alive
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // the client keeping its leases alive through the follower
-		defer wg.Done()
-		for {
-			for _, id := range ids {
-				kctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	// The client keeps each lease alive through the follower every TTL/4,
+	// one goroutine per lease, so a renewal slowed down (a loaded machine,
+	// the election) delays no other lease's renewal.
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				kctx, cancel := context.WithTimeout(ctx, ttl/4)
 				start := time.Now()
 				if _, err := svc.LeaseKeepAlive(kctx, id); err == nil { // may fail during the election
 					lastMu.Lock()
-					last = start
+					if start.After(last) {
+						last = start
+					}
 					lastMu.Unlock()
 				}
 				cancel()
+				select {
+				case <-stop:
+					return
+				case <-time.After(ttl/4 - min(time.Since(start), ttl/4)):
+				}
 			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(ttl / 4):
-			}
-		}
-	}()
+		}()
+	}
 
 	granted := time.Now()
 	c.Stop(leader.Name)

@@ -69,14 +69,16 @@ func TestWatchSurvivesServingNodeKill(t *testing.T) {
 		return len(events)
 	}
 
-	// Writers through the nodes that stay up; each key is written once.
+	// Writers through the nodes that stay up; each key is written once: a
+	// failed write (whose outcome is unknown: it may still commit) is
+	// retried under a new key, never the same one.
 	acked := map[string]string{}
 	var amu sync.Mutex
 	write := func(w, from, to int) {
 		for i := from; i < to; i++ {
-			k, v := fmt.Sprintf("w/%d-%04d", w, i), fmt.Sprintf("v%d-%d", w, i)
 			deadline := time.Now().Add(15 * time.Second)
-			for {
+			for attempt := 0; ; attempt++ {
+				k, v := fmt.Sprintf("w/%d-%04d-%d", w, i, attempt), fmt.Sprintf("v%d-%d", w, i)
 				if err := putKV(procs[1+(w+i)%2].http, k, v); err == nil {
 					amu.Lock()
 					acked[k] = v

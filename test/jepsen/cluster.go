@@ -86,14 +86,61 @@ type Node struct {
 	logFile     *os.File
 }
 
+// handedOut is every address freeAddr returned in this process.
+var handedOut struct {
+	sync.Mutex
+	addrs map[string]bool
+}
+
+// freeAddr returns a loopback address that was free a moment ago and that
+// it never returned before: the kernel may hand a just-closed port out
+// again at once, and two nodes given the same port fail to start.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	if handedOut.addrs == nil {
+		handedOut.addrs = map[string]bool{}
 	}
-	defer l.Close()
-	return l.Addr().String()
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if !handedOut.addrs[addr] {
+			handedOut.addrs[addr] = true
+			return addr
+		}
+	}
+}
+
+// listenFresh listens on a loopback port freeAddr never returned (one it
+// returned may belong to a node that has not bound it yet) and records it.
+func listenFresh() (net.Listener, error) {
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	if handedOut.addrs == nil {
+		handedOut.addrs = map[string]bool{}
+	}
+	var taken []net.Listener // held until done, so they are not offered again
+	defer func() {
+		for _, l := range taken {
+			l.Close()
+		}
+	}()
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		if addr := l.Addr().String(); !handedOut.addrs[addr] {
+			handedOut.addrs[addr] = true
+			return l, nil
+		}
+		taken = append(taken, l)
+	}
 }
 
 // NewCluster starts opts.Nodes voters with --initial-cluster naming the

@@ -2,10 +2,10 @@ package jepsen
 
 import (
 	"encoding/binary"
-	"io"
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -74,6 +74,8 @@ func TestNetProxy(t *testing.T) {
 	}
 	defer ln.Close()
 	got := make(chan string, 16)
+	var arrivedMu sync.Mutex
+	arrived := 0 // bytes the target has read so far, over every connection
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -81,13 +83,48 @@ func TestNetProxy(t *testing.T) {
 				return
 			}
 			go func() {
-				b, _ := io.ReadAll(c)
+				var b []byte
+				buf := make([]byte, 512)
+				for {
+					n, err := c.Read(buf)
+					b = append(b, buf[:n]...)
+					arrivedMu.Lock()
+					arrived += n
+					arrivedMu.Unlock()
+					if err != nil {
+						break
+					}
+				}
 				got <- string(b)
 			}()
 		}
 	}()
+	// waitUntil polls cond (with a deadline) instead of sleeping and
+	// hoping the proxy's goroutines got that far.
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 	nw := NewNet(t.Logf)
 	defer nw.Close()
+	// blackholed reports whether the proxy holds a black-holed
+	// connection on the link from -> 2.
+	blackholed := func(from uint64) bool {
+		nw.mu.Lock()
+		defer nw.mu.Unlock()
+		for pc := range nw.conns {
+			if pc.l == (link{from: from, to: 2}) && pc.blackholed {
+				return true
+			}
+		}
+		return false
+	}
 	p, err := nw.AddNode(2, "b", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +152,13 @@ func TestNetProxy(t *testing.T) {
 		}
 	}
 	c := send(1, "hello")
-	time.Sleep(100 * time.Millisecond)
+	// The link is live once the target has read the handshake and the
+	// message through it; only then may the partition close it.
+	waitUntil("hello to reach the target", func() bool {
+		arrivedMu.Lock()
+		defer arrivedMu.Unlock()
+		return arrived >= handshakeSize+len("hello")
+	})
 	nw.Partition([]uint64{1}, []uint64{2}) // closes the live link 1->2
 	expect("hello")
 	if _, err := c.Read(make([]byte, 1)); err == nil {
@@ -125,6 +168,9 @@ func TestNetProxy(t *testing.T) {
 	c3 := send(3, "other")   // 3 -> 2 is not blocked
 	c3.Close()
 	expect("other")
+	// The proxy serves connections concurrently: c2 must have been
+	// accepted (and black-holed) before Heal, or it would be forwarded.
+	waitUntil("the black-holed connection to be registered", func() bool { return blackholed(1) })
 	nw.Heal() // closes the black-holed connection
 	if _, err := c2.Read(make([]byte, 1)); err == nil {
 		t.Fatal("black-holed connection stayed open after heal")

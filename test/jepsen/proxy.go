@@ -91,7 +91,7 @@ func (c *pconn) setServer(s net.Conn) bool {
 
 // AddNode starts a proxy for node id whose transport listens on target.
 func (n *Net) AddNode(id uint64, name, target string) (*Proxy, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := listenFresh()
 	if err != nil {
 		return nil, err
 	}
