@@ -188,3 +188,76 @@ func TestRedisCLIKeyspaceNotifications(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyspaceNotificationsPerWrite: a key written several times in one
+// revision gets one keyspace notification per write, in order, as Redis
+// sends them (SET EX: "set" then "expire"; MULTI SET SET and MSET k 1 k 2:
+// two "set"s; SET KEEPTTL: one "set").
+func TestKeyspaceNotificationsPerWrite(t *testing.T) {
+	c := testcluster.New(t, 1, testcluster.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rdb := clients(t, c, 3)[0]
+	psub := rdb.PSubscribe(ctx, "__keyspace@0__:kn*", "__keyevent@0__:expire")
+	defer psub.Close()
+	for range 2 {
+		if _, err := psub.Receive(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		write func(key string)
+		want  string // the keyspace events of key, then the expire keyevents
+	}{
+		{"SET EX", func(k string) { must(rdb.Set(ctx, k, "v", time.Hour).Result()) }, "set expire | " + "expire"},
+		{"SET PX GET", func(k string) {
+			if err := rdb.SetArgs(ctx, k, "v", redis.SetArgs{TTL: time.Hour, Get: true}).Err(); err != redis.Nil {
+				t.Fatalf("SET PX GET of a new key: %v", err)
+			}
+		}, "set expire | expire"},
+		{"SETEX", func(k string) { must(rdb.SetEx(ctx, k, "v", time.Hour).Result()) }, "set expire | expire"},
+		{"PSETEX", func(k string) { must(rdb.Do(ctx, "PSETEX", k, 3600000, "v").Result()) }, "set expire | expire"},
+		{"SET KEEPTTL", func(k string) { must(rdb.Set(ctx, k, "v", redis.KeepTTL).Result()) }, "set | "},
+		{"MULTI SET SET", func(k string) {
+			must(rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Set(ctx, k, "a", 0)
+				p.Set(ctx, k, "b", 0)
+				return nil
+			}))
+		}, "set set | "},
+		{"MSET k 1 k 2", func(k string) { must(rdb.MSet(ctx, k, "1", k, "2").Result()) }, "set set | "},
+		{"MULTI SET DEL", func(k string) {
+			must(rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Set(ctx, k, "a", 0)
+				p.Del(ctx, k)
+				return nil
+			}))
+		}, "set del | "},
+	} {
+		key := "kn:" + tc.name
+		tc.write(key)
+		// A sentinel write ends the notifications of the case.
+		must(rdb.Set(ctx, "kn:end", "x", 0).Result())
+		var space, event []string
+		for {
+			m := must(psub.ReceiveMessage(ctx))
+			if m.Channel == "__keyspace@0__:kn:end" {
+				break
+			}
+			switch m.Channel {
+			case "__keyspace@0__:" + key:
+				space = append(space, m.Payload)
+			case "__keyevent@0__:expire":
+				event = append(event, m.Payload)
+				if m.Payload != key {
+					t.Errorf("%s: expire keyevent names %q", tc.name, m.Payload)
+				}
+			default:
+				t.Errorf("%s: unexpected message %s %s", tc.name, m.Channel, m.Payload)
+			}
+		}
+		got := strings.Join(space, " ") + " | " + strings.Repeat("expire", len(event))
+		eq(t, tc.name+" notifications", got, tc.want)
+	}
+}

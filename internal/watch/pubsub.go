@@ -192,18 +192,31 @@ const (
 
 // notifyLocked publishes the keyspace notifications of events, as Redis
 // does with notify-keyspace-events "KEA": on __keyspace@0__:<key> the
-// event name, on __keyevent@0__:<event> the key. REQUIRES: h.mu.
+// event name, on __keyevent@0__:<event> the key; one pair per write (an
+// event that merges several writes of its key has their names in Ops).
+// REQUIRES: h.mu.
 func (h *Hub) notifyLocked(events []Event) {
 	for i := range events {
 		ev := &events[i]
-		op := ev.OpName()
-		space := make([]byte, 0, len(KeyspacePrefix)+len(ev.Key)+len(KeyeventPrefix)+len(op)+len(op))
-		space = append(append(space, KeyspacePrefix...), ev.Key...)
-		event := append(append(space[len(space):], KeyeventPrefix...), op...)
-		name := append(event[len(event):], op...)
-		for s := range h.subs {
-			s.deliverLocked(space, name)
-			s.deliverLocked(event, ev.Key)
+		if len(ev.Ops) == 0 {
+			h.notifyOpLocked(ev.Key, ev.OpName())
+			continue
 		}
+		for _, op := range ev.Ops {
+			h.notifyOpLocked(ev.Key, op)
+		}
+	}
+}
+
+// notifyOpLocked publishes the keyspace notifications of one write of
+// key named op. REQUIRES: h.mu.
+func (h *Hub) notifyOpLocked(key []byte, op string) {
+	space := make([]byte, 0, len(KeyspacePrefix)+len(key)+len(KeyeventPrefix)+len(op)+len(op))
+	space = append(append(space, KeyspacePrefix...), key...)
+	event := append(append(space[len(space):], KeyeventPrefix...), op...)
+	name := append(event[len(event):], op...)
+	for s := range h.subs {
+		s.deliverLocked(space, name)
+		s.deliverLocked(event, key)
 	}
 }
