@@ -261,3 +261,77 @@ func TestKeyspaceNotificationsPerWrite(t *testing.T) {
 		eq(t, tc.name+" notifications", got, tc.want)
 	}
 }
+
+// TestPubSubIntrospection: PUBSUB CHANNELS, NUMSUB and NUMPAT count the
+// subscriptions of the node that answers (node-local).
+func TestPubSubIntrospection(t *testing.T) {
+	c := testcluster.New(t, 2, testcluster.Options{})
+	for _, proto := range []int{2, 3} {
+		t.Run(fmt.Sprint("resp", proto), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			rdbs := clients(t, c, proto)
+			p := fmt.Sprintf("in%d.", proto)
+			s1 := rdbs[0].Subscribe(ctx, p+"news", p+"sport")
+			defer s1.Close()
+			s2 := rdbs[0].Subscribe(ctx, p+"news")
+			defer s2.Close()
+			s3 := rdbs[0].PSubscribe(ctx, p+"n*", p+"s*")
+			defer s3.Close()
+			s4 := rdbs[0].PSubscribe(ctx, p+"n*")
+			defer s4.Close()
+			for s, n := range map[*redis.PubSub]int{s1: 2, s2: 1, s3: 2, s4: 1} {
+				for range n {
+					if _, err := s.Receive(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			local, other := rdbs[0], rdbs[1]
+			eq(t, "PUBSUB CHANNELS prefix*", fmt.Sprint(must(local.PubSubChannels(ctx, p+"*").Result())), fmt.Sprintf("[%snews %ssport]", p, p))
+			eq(t, "PUBSUB CHANNELS prefix-n*", fmt.Sprint(must(local.PubSubChannels(ctx, p+"n*").Result())), fmt.Sprintf("[%snews]", p))
+			eq(t, "PUBSUB CHANNELS on the other node", len(must(other.PubSubChannels(ctx, p+"*").Result())), 0)
+			numsub := must(local.PubSubNumSub(ctx, p+"news", p+"sport", p+"none").Result())
+			eq(t, "PUBSUB NUMSUB", fmt.Sprint(numsub), fmt.Sprintf("map[%snews:2 %snone:0 %ssport:1]", p, p, p))
+			eq(t, "PUBSUB NUMSUB on the other node", must(other.PubSubNumSub(ctx, p+"news").Result())[p+"news"], int64(0))
+			eq(t, "PUBSUB NUMSUB without channels", len(must(local.PubSubNumSub(ctx).Result())), 0)
+			// Distinct patterns: s3 and s4 share one.
+			eq(t, "PUBSUB NUMPAT", must(local.PubSubNumPat(ctx).Result()), int64(2))
+			eq(t, "PUBSUB NUMPAT on the other node", must(other.PubSubNumPat(ctx).Result()), int64(0))
+			// Unsubscribing is seen once the server has processed it.
+			if err := s2.Unsubscribe(ctx, p+"news"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s2.Receive(ctx); err != nil { // the confirmation
+				t.Fatal(err)
+			}
+			eq(t, "PUBSUB NUMSUB after UNSUBSCRIBE", must(local.PubSubNumSub(ctx, p+"news").Result())[p+"news"], int64(1))
+			help := must(local.Do(ctx, "PUBSUB", "HELP").StringSlice())
+			if len(help) < 4 || !strings.HasPrefix(help[0], "PUBSUB <subcommand>") {
+				t.Fatalf("PUBSUB HELP: %q", help)
+			}
+			if err := local.Do(ctx, "PUBSUB", "NOPE").Err(); err == nil || !strings.Contains(err.Error(), "unknown subcommand 'NOPE'") {
+				t.Fatalf("PUBSUB NOPE: %v", err)
+			}
+			if err := local.Do(ctx, "PUBSUB", "NUMPAT", "x").Err(); err == nil || !strings.Contains(err.Error(), "wrong number of arguments for 'pubsub|numpat'") {
+				t.Fatalf("PUBSUB NUMPAT x: %v", err)
+			}
+			// Closed connections release their subscriptions (the next
+			// subtest counts patterns from zero).
+			for _, s := range []*redis.PubSub{s1, s2, s3, s4} {
+				s.Close()
+			}
+			for deadline := time.Now().Add(10 * time.Second); ; {
+				n := must(local.PubSubNumPat(ctx).Result())
+				chans := must(local.PubSubChannels(ctx, "*").Result())
+				if n == 0 && len(chans) == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("after closing every subscriber: NUMPAT %d, CHANNELS %q", n, chans)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+}

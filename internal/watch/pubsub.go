@@ -173,6 +173,26 @@ func (s *Subscription) sendLocked(m Message) bool {
 	}
 }
 
+// SubscriptionCounts returns, for the subscriptions of this hub (one
+// node), the number of subscriptions of each channel that has one, and
+// the number of distinct patterns subscribed (Redis PUBSUB CHANNELS,
+// NUMSUB and NUMPAT).
+func (h *Hub) SubscriptionCounts() (channels map[string]int, patterns int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	channels = map[string]int{}
+	pats := map[string]struct{}{}
+	for s := range h.subs {
+		for ch := range s.channels {
+			channels[ch]++
+		}
+		for p := range s.patterns {
+			pats[p] = struct{}{}
+		}
+	}
+	return channels, len(pats)
+}
+
 // publishLocked delivers a published message to every subscription and
 // returns the number of receivers. REQUIRES: h.mu.
 func (h *Hub) publishLocked(m *Message) int {
