@@ -59,13 +59,43 @@ func TestClusterTTL(t *testing.T) {
 			w.Set(ctx, k, "v", 0)
 			return w.PExpireAt(ctx, k, time.Now().Add(hour)).Err()
 		}, 3_598_000, 3_600_000},
+		{"SET PXAT", func(k string) error {
+			return w.Do(ctx, "SET", k, "v", "PXAT", time.Now().Add(150*time.Second).UnixMilli()).Err()
+		}, 149_000, 150_000},
+		{"SET then PEXPIRE", func(k string) error {
+			w.Set(ctx, k, "v", 0)
+			return w.PExpire(ctx, k, 40_500*time.Millisecond).Err()
+		}, 39_500, 40_500},
+		{"SET then EXPIREAT", func(k string) error {
+			w.Set(ctx, k, "v", 0)
+			return w.ExpireAt(ctx, k, time.Now().Add(300*time.Second)).Err() // whole seconds
+		}, 298_000, 300_000},
+		{"SET GET EX", func(k string) error {
+			w.Set(ctx, k, "old", 0)
+			old, err := w.SetArgs(ctx, k, "v", redis.SetArgs{Get: true, TTL: 70 * time.Second}).Result()
+			if err == nil && old != "old" {
+				err = fmt.Errorf("SET GET EX returned %q, want the old value", old)
+			}
+			return err
+		}, 69_000, 70_000},
+		{"SET KEEPTTL GET", func(k string) error {
+			w.Set(ctx, k, "old", 80*time.Second)
+			old, err := w.Do(ctx, "SET", k, "v", "KEEPTTL", "GET").Text()
+			if err == nil && old != "old" {
+				err = fmt.Errorf("SET KEEPTTL GET returned %q, want the old value", old)
+			}
+			return err
+		}, 79_000, 80_000},
 	} {
 		k := "t:" + tc.name
+		before := time.Now().UnixMilli()
 		if err := tc.set(k); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
 		inRange(tc.name+" PTTL", pttl(k), tc.lo, tc.hi)
 		inRange(tc.name+" TTL", ttl(k), tc.lo/1000, (tc.hi+999)/1000)
+		at := must(r.PExpireTime(ctx, k).Result()).Milliseconds()
+		inRange(tc.name+" PEXPIRETIME", at, before+tc.lo, time.Now().UnixMilli()+tc.hi)
 		eq(t, tc.name+" GET", must(r.Get(ctx, k).Result()), "v")
 	}
 
