@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,6 +38,35 @@ func TestClusterTTL(t *testing.T) {
 	eq(t, "SET", must(w.Set(ctx, "t:plain", "v", 0).Result()), "OK")
 	eq(t, "TTL plain", must(r.TTL(ctx, "t:plain").Result()), time.Duration(-1))
 	eq(t, "EXPIRETIME plain", must(r.ExpireTime(ctx, "t:plain").Result()), time.Duration(-1))
+
+	// INFO keyspace counts the keys with a TTL and their mean TTL.
+	keyspace := func() (keys, expires, avgTTL int64) {
+		t.Helper()
+		info := must(w.Info(ctx, "keyspace").Result())
+		i := strings.Index(info, "db0:")
+		if i < 0 {
+			t.Fatalf("INFO keyspace:\n%s", info)
+		}
+		if _, err := fmt.Sscanf(info[i:], "db0:keys=%d,expires=%d,avg_ttl=%d", &keys, &expires, &avgTTL); err != nil {
+			t.Fatalf("INFO keyspace %q: %v", info[i:], err)
+		}
+		return keys, expires, avgTTL
+	}
+	if k, e, a := keyspace(); k != 1 || e != 0 || a != 0 {
+		t.Fatalf("INFO keyspace with one plain key: keys=%d expires=%d avg_ttl=%d", k, e, a)
+	}
+	must(w.Set(ctx, "t:info1", "v", 1000*time.Second).Result())
+	must(w.Set(ctx, "t:info2", "v", 3000*time.Second).Result())
+	if k, e, a := keyspace(); k != 3 || e != 2 {
+		t.Fatalf("INFO keyspace: keys=%d expires=%d, want 3 and 2", k, e)
+	} else {
+		inRange("INFO keyspace avg_ttl", a, 1_990_000, 2_000_000)
+	}
+	must(w.Persist(ctx, "t:info1").Result())
+	must(w.Del(ctx, "t:info2").Result())
+	if k, e, _ := keyspace(); k != 2 || e != 0 {
+		t.Fatalf("INFO keyspace after PERSIST and DEL: keys=%d expires=%d, want 2 and 0", k, e)
+	}
 
 	for _, tc := range []struct {
 		name string

@@ -136,6 +136,13 @@ func (s *Service) Expire(ctx context.Context, e *command.ExpireRequest) (*comman
 	return r.Expire, nil
 }
 
+// ExpiryStats returns the number of keys with their own expiry (TTL) that
+// has not passed on this node's clock, and their average time to live in
+// ms, from this node's state (a stale read: INFO keyspace).
+func (s *Service) ExpiryStats() (count, avgTTL int64, err error) {
+	return s.sm.ExpiryStats(nowMillis())
+}
+
 // Lock queues lease as a waiter of lock name and returns its fencing token
 // once it holds the lock. With wait 0 it gives up at once (ErrLockBusy) if
 // another session holds the lock; else it waits, in FIFO order, up to wait
