@@ -81,7 +81,6 @@ type leaseJSON struct {
 	Revision   int64       `json:"revision,omitempty"`
 	Ops        []txnOpJSON `json:"ops,omitempty"`
 	KeepQueued bool        `json:"keep_queued,omitempty"`
-	Held       *bool       `json:"held,omitempty"`
 }
 
 // POST /v1/lease/grant {"id":0,"ttl_ms":5000}
@@ -198,8 +197,7 @@ func (a *api) lockAcquire(r *http.Request) (response, error) {
 	// The wait is bounded by the request timeout too.
 	token, err := ls.Lock(r.Context(), name, lease, time.Duration(b.WaitMillis)*time.Millisecond, b.KeepQueued)
 	if err != nil && b.KeepQueued && token > 0 && errors.Is(err, service.ErrLockBusy) {
-		f := false
-		return response{body: leaseJSON{Name: b.Name, Token: token, Lease: lease, Held: &f, Encoding: c.String()}}, nil
+		return response{body: lockAcquireJSON{Name: b.Name, Token: token, Lease: lease, Held: false, Encoding: c.String()}}, nil
 	}
 	if err != nil {
 		if granted {
@@ -207,8 +205,18 @@ func (a *api) lockAcquire(r *http.Request) (response, error) {
 		}
 		return response{}, err
 	}
-	t := true
-	return response{body: leaseJSON{Name: b.Name, Token: token, Lease: lease, Held: &t, Encoding: c.String()}}, nil
+	return response{body: lockAcquireJSON{Name: b.Name, Token: token, Lease: lease, Held: true, Encoding: c.String()}}, nil
+}
+
+// lockAcquireJSON is the answer of POST /v1/lock/acquire: only the
+// acquisition's fields (leaseJSON, the request body, has the lease ones
+// too).
+type lockAcquireJSON struct {
+	Name     string `json:"name"`
+	Token    int64  `json:"token"`
+	Lease    int64  `json:"lease"`
+	Held     bool   `json:"held"`
+	Encoding string `json:"encoding"`
 }
 
 // POST /v1/lock/release {"name":"db","token":42}

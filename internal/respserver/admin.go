@@ -389,11 +389,23 @@ func runInfo(c *conn, args [][]byte) {
 	if section("Keyspace") {
 		r := &command.RangeRequest{Key: allKeysStart, End: allKeysEnd, CountOnly: true}
 		if res, _, err := s.svc.Range(c.ctx, r, service.ReadOptions{Consistency: service.Stale}); err == nil && res.Count > 0 {
-			field("db0", fmt.Sprintf("keys=%d,expires=0,avg_ttl=0", res.Count))
+			var expires, avgTTL int64
+			if es, ok := s.svc.(expiryStater); ok {
+				expires, avgTTL, _ = es.ExpiryStats()
+			}
+			field("db0", fmt.Sprintf("keys=%d,expires=%d,avg_ttl=%d", res.Count, expires, avgTTL))
 		}
 	}
 	c.w.Verbatim("txt", b.String())
 }
+
+// expiryStater is the service's count of keys with a TTL (INFO keyspace);
+// a service without it reports expires=0.
+type expiryStater interface {
+	ExpiryStats() (count, avgTTL int64, err error)
+}
+
+var _ expiryStater = (*service.Service)(nil)
 
 func writeReplication(field func(string, any), st service.Status) {
 	if st.Role == "leader" {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cairndb/cairn/internal/testcluster"
 	"github.com/redis/go-redis/v9"
@@ -47,6 +48,27 @@ func testJSONCommands(t *testing.T, ctx context.Context, rdbs []*redis.Client) {
 	if _, err := r.Get(ctx, "j:user").Result(); err == nil || err.Error() != "WRONGTYPE Operation against a key holding the wrong kind of value" {
 		t.Fatalf("GET of a document: %v", err)
 	}
+	// The string commands that return the previous value answer
+	// WRONGTYPE on a document and leave it alone, as Redis; alone and in
+	// MULTI, where the other commands still apply.
+	const wrongType = "WRONGTYPE Operation against a key holding the wrong kind of value"
+	doc := must(r.JSONGet(ctx, "j:user", "$").Result())
+	for name, cmd := range map[string]redis.Cmder{
+		"SET GET":       w.SetArgs(ctx, "j:user", "v", redis.SetArgs{Get: true}),
+		"SET GET EX":    w.SetArgs(ctx, "j:user", "v", redis.SetArgs{Get: true, TTL: time.Hour}),
+		"SET GET XX":    w.SetArgs(ctx, "j:user", "v", redis.SetArgs{Get: true, Mode: "XX"}),
+		"GETSET":        w.GetSet(ctx, "j:user", "v"),
+		"GETDEL":        w.GetDel(ctx, "j:user"),
+		"SET GET multi": multiSecond(ctx, w, func(p redis.Pipeliner) { p.SetArgs(ctx, "j:user", "v", redis.SetArgs{Get: true}) }),
+		"GETDEL multi":  multiSecond(ctx, w, func(p redis.Pipeliner) { p.GetDel(ctx, "j:user") }),
+	} {
+		if err := cmd.Err(); err == nil || err.Error() != wrongType {
+			t.Fatalf("%s of a document: %v, want WRONGTYPE", name, err)
+		}
+		eq(t, name+": the document after", must(r.JSONGet(ctx, "j:user", "$").Result()), doc)
+		eq(t, name+": TTL after", must(r.TTL(ctx, "j:user").Result()), time.Duration(-1))
+	}
+	eq(t, "MULTI: the commands around the failed one applied", must(r.Get(ctx, "j:multi").Result()), "4")
 	eq(t, "JSON.DEL root", must(w.JSONDel(ctx, "j:user", "$").Result()), int64(1))
 	eq(t, "EXISTS", must(r.Exists(ctx, "j:user").Result()), int64(0))
 }
@@ -110,4 +132,17 @@ func testJSONConcurrent(t *testing.T, ctx context.Context, rdbs []*redis.Client)
 			t.Fatalf("duplicate log entries")
 		}
 	}
+}
+
+// multiSecond runs INCR j:multi, the command queued by second, INCR
+// j:multi in one MULTI and returns the second command's result.
+func multiSecond(ctx context.Context, rdb *redis.Client, second func(redis.Pipeliner)) redis.Cmder {
+	var cmds []redis.Cmder
+	cmds, _ = rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Incr(ctx, "j:multi")
+		second(p)
+		p.Incr(ctx, "j:multi")
+		return nil
+	})
+	return cmds[1]
 }

@@ -17,7 +17,7 @@ type LeaseService interface {
 	LeaseKeepAlive(ctx context.Context, id int64) (time.Duration, error)
 	LeaseRevoke(ctx context.Context, id int64) (*command.Result, error)
 	Lock(ctx context.Context, name []byte, lease int64, wait time.Duration, keepQueued bool) (int64, error)
-	Unlock(ctx context.Context, name []byte, token int64) error
+	Release(ctx context.Context, name []byte, token int64) (bool, error)
 	Fence(ctx context.Context, f *command.FenceRequest) (*command.Result, error)
 }
 
@@ -28,7 +28,7 @@ var errNoLeases = errors.New("leases are not available on this server")
 // Lock commands (docs/RESP.md):
 //
 //	CAIRN.LOCK name ttl-ms [WAIT ms] [LEASE id]  -> [token, lease]
-//	CAIRN.UNLOCK name token                      -> 1 if the waiter was removed, else 0
+//	CAIRN.UNLOCK name token                      -> 1 if the waiter was removed, 0 if unknown
 //	CAIRN.KEEPALIVE lease                        -> the lease's TTL in ms
 //	CAIRN.REVOKE lease                           -> OK
 //	CAIRN.FENCE name token SET key value         -> OK
@@ -117,11 +117,14 @@ func runUnlock(c *conn, args [][]byte) {
 		c.w.Error(errNotInteger)
 		return
 	}
-	if err := ls.Unlock(c.ctx, args[1], token); err != nil {
+	removed, err := ls.Release(c.ctx, args[1], token)
+	if err != nil {
 		c.replyErr(err)
 		return
 	}
-	c.w.Int(1)
+	// 0 for a token that holds and waits for nothing (released already,
+	// or gone with its lease), as Redis counts what a command removed.
+	c.w.Int(b2i(removed))
 }
 
 func runKeepAlive(c *conn, args [][]byte) {

@@ -3,6 +3,7 @@ package respserver
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 
@@ -32,6 +33,9 @@ import (
 type PubSub interface {
 	Publish(ctx context.Context, channel, message []byte) (int64, error)
 	Subscribe(match func(pattern, channel []byte) bool, buffer int) (*cwatch.Subscription, error)
+	// SubscriptionCounts returns this node's subscriptions per channel
+	// and its number of distinct patterns (PUBSUB).
+	SubscriptionCounts() (channels map[string]int, patterns int, err error)
 }
 
 var _ PubSub = (*service.Service)(nil)
@@ -65,6 +69,8 @@ func pubsubCommands() []*spec {
 			summary: "Stops listening to patterns (all without arguments).", run: runPUnsubscribe},
 		{name: "publish", arity: 3, flags: []string{"pubsub", "loading", "stale", "fast"},
 			summary: "Publishes a message to a channel on every node; replies the receivers on this node.", run: runPublish},
+		{name: "pubsub", arity: -2, flags: []string{"pubsub", "loading", "stale"},
+			summary: "Inspects this node's pub/sub subscriptions (CHANNELS, NUMSUB, NUMPAT).", run: runPubSub},
 	}
 }
 
@@ -179,6 +185,76 @@ func runPublish(c *conn, args [][]byte) {
 		return
 	}
 	c.w.Int(n)
+}
+
+// runPubSub answers PUBSUB CHANNELS [pattern], NUMSUB [channel ...],
+// NUMPAT and HELP, as Redis, from the subscriptions of this node only:
+// a client subscribed on another node is not counted (each node delivers
+// every message to its own subscribers).
+func runPubSub(c *conn, args [][]byte) {
+	sub := args[1]
+	counts := func() (map[string]int, int, bool) {
+		if c.srv.opts.PubSub == nil {
+			c.w.Error("ERR pub/sub is not available on this node")
+			return nil, 0, false
+		}
+		ch, pats, err := c.srv.opts.PubSub.SubscriptionCounts()
+		if err != nil {
+			c.replyErr(err)
+			return nil, 0, false
+		}
+		return ch, pats, true
+	}
+	switch {
+	case eqFold(sub, "channels") && len(args) <= 3:
+		ch, _, ok := counts()
+		if !ok {
+			return
+		}
+		names := make([]string, 0, len(ch))
+		for n := range ch {
+			if len(args) == 2 || globMatch(args[2], []byte(n)) {
+				names = append(names, n)
+			}
+		}
+		slices.Sort(names)
+		c.w.ArrayLen(len(names))
+		for _, n := range names {
+			c.w.BulkString(n)
+		}
+	case eqFold(sub, "numsub"):
+		ch, _, ok := counts()
+		if !ok {
+			return
+		}
+		c.w.ArrayLen(2 * (len(args) - 2))
+		for _, n := range args[2:] {
+			c.w.Bulk(n)
+			c.w.Int(int64(ch[string(n)]))
+		}
+	case eqFold(sub, "numpat") && len(args) == 2:
+		_, pats, ok := counts()
+		if !ok {
+			return
+		}
+		c.w.Int(int64(pats))
+	case eqFold(sub, "help") && len(args) == 2:
+		lines := []string{
+			"PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"CHANNELS [<pattern>]", "    Return the currently active channels matching a <pattern> (default: '*'), on this node.",
+			"NUMPAT", "    Return the number of distinct patterns subscribed on this node.",
+			"NUMSUB [<channel> ...]", "    Return the number of subscribers for the specified channels, excluding", "    pattern subscriptions(default: no channels), on this node.",
+			"HELP", "    Print this help.",
+		}
+		c.w.ArrayLen(len(lines))
+		for _, l := range lines {
+			c.w.SimpleString(l)
+		}
+	case eqFold(sub, "channels"), eqFold(sub, "numpat"), eqFold(sub, "help"):
+		c.w.Error(errArity("pubsub|" + strings.ToLower(string(sub))))
+	default:
+		c.w.Error(errUnknownSubcommand("PUBSUB", sub))
+	}
 }
 
 // pingSubscribed answers PING in RESP2 subscribe mode: ["pong", arg].

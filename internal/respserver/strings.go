@@ -154,6 +154,8 @@ func buildSet(args [][]byte) plan {
 	return plan{ops: ops, reply: func(c *conn, res []command.TxnOpResult) {
 		r := res[0].Mutate
 		switch {
+		case r.Err != "": // SET ... GET of a JSON document: WRONGTYPE
+			c.w.Error(mutateErrorReply(r.Err))
 		case o.get && r.Existed:
 			c.w.Bulk(r.Prev)
 		case o.get, !r.Written:
@@ -181,10 +183,15 @@ func buildGetDel(args [][]byte) plan {
 	return plan{ops: []command.TxnOp{mutateOp(m)}, reply: replyPrev}
 }
 
+// replyPrev answers GETSET and GETDEL: the previous value, nil, or the
+// error (WRONGTYPE for a JSON document, which is left alone).
 func replyPrev(c *conn, res []command.TxnOpResult) {
-	if r := res[0].Mutate; r.Existed {
+	switch r := res[0].Mutate; {
+	case r.Err != "":
+		c.w.Error(mutateErrorReply(r.Err))
+	case r.Existed:
 		c.w.Bulk(r.Prev)
-	} else {
+	default:
 		c.w.Null()
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +39,35 @@ func TestClusterTTL(t *testing.T) {
 	eq(t, "TTL plain", must(r.TTL(ctx, "t:plain").Result()), time.Duration(-1))
 	eq(t, "EXPIRETIME plain", must(r.ExpireTime(ctx, "t:plain").Result()), time.Duration(-1))
 
+	// INFO keyspace counts the keys with a TTL and their mean TTL.
+	keyspace := func() (keys, expires, avgTTL int64) {
+		t.Helper()
+		info := must(w.Info(ctx, "keyspace").Result())
+		i := strings.Index(info, "db0:")
+		if i < 0 {
+			t.Fatalf("INFO keyspace:\n%s", info)
+		}
+		if _, err := fmt.Sscanf(info[i:], "db0:keys=%d,expires=%d,avg_ttl=%d", &keys, &expires, &avgTTL); err != nil {
+			t.Fatalf("INFO keyspace %q: %v", info[i:], err)
+		}
+		return keys, expires, avgTTL
+	}
+	if k, e, a := keyspace(); k != 1 || e != 0 || a != 0 {
+		t.Fatalf("INFO keyspace with one plain key: keys=%d expires=%d avg_ttl=%d", k, e, a)
+	}
+	must(w.Set(ctx, "t:info1", "v", 1000*time.Second).Result())
+	must(w.Set(ctx, "t:info2", "v", 3000*time.Second).Result())
+	if k, e, a := keyspace(); k != 3 || e != 2 {
+		t.Fatalf("INFO keyspace: keys=%d expires=%d, want 3 and 2", k, e)
+	} else {
+		inRange("INFO keyspace avg_ttl", a, 1_990_000, 2_000_000)
+	}
+	must(w.Persist(ctx, "t:info1").Result())
+	must(w.Del(ctx, "t:info2").Result())
+	if k, e, _ := keyspace(); k != 2 || e != 0 {
+		t.Fatalf("INFO keyspace after PERSIST and DEL: keys=%d expires=%d, want 2 and 0", k, e)
+	}
+
 	for _, tc := range []struct {
 		name string
 		set  func(k string) error
@@ -59,13 +89,43 @@ func TestClusterTTL(t *testing.T) {
 			w.Set(ctx, k, "v", 0)
 			return w.PExpireAt(ctx, k, time.Now().Add(hour)).Err()
 		}, 3_598_000, 3_600_000},
+		{"SET PXAT", func(k string) error {
+			return w.Do(ctx, "SET", k, "v", "PXAT", time.Now().Add(150*time.Second).UnixMilli()).Err()
+		}, 149_000, 150_000},
+		{"SET then PEXPIRE", func(k string) error {
+			w.Set(ctx, k, "v", 0)
+			return w.PExpire(ctx, k, 40_500*time.Millisecond).Err()
+		}, 39_500, 40_500},
+		{"SET then EXPIREAT", func(k string) error {
+			w.Set(ctx, k, "v", 0)
+			return w.ExpireAt(ctx, k, time.Now().Add(300*time.Second)).Err() // whole seconds
+		}, 298_000, 300_000},
+		{"SET GET EX", func(k string) error {
+			w.Set(ctx, k, "old", 0)
+			old, err := w.SetArgs(ctx, k, "v", redis.SetArgs{Get: true, TTL: 70 * time.Second}).Result()
+			if err == nil && old != "old" {
+				err = fmt.Errorf("SET GET EX returned %q, want the old value", old)
+			}
+			return err
+		}, 69_000, 70_000},
+		{"SET KEEPTTL GET", func(k string) error {
+			w.Set(ctx, k, "old", 80*time.Second)
+			old, err := w.Do(ctx, "SET", k, "v", "KEEPTTL", "GET").Text()
+			if err == nil && old != "old" {
+				err = fmt.Errorf("SET KEEPTTL GET returned %q, want the old value", old)
+			}
+			return err
+		}, 79_000, 80_000},
 	} {
 		k := "t:" + tc.name
+		before := time.Now().UnixMilli()
 		if err := tc.set(k); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
 		inRange(tc.name+" PTTL", pttl(k), tc.lo, tc.hi)
 		inRange(tc.name+" TTL", ttl(k), tc.lo/1000, (tc.hi+999)/1000)
+		at := must(r.PExpireTime(ctx, k).Result()).Milliseconds()
+		inRange(tc.name+" PEXPIRETIME", at, before+tc.lo, time.Now().UnixMilli()+tc.hi)
 		eq(t, tc.name+" GET", must(r.Get(ctx, k).Result()), "v")
 	}
 

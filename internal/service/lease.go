@@ -136,6 +136,13 @@ func (s *Service) Expire(ctx context.Context, e *command.ExpireRequest) (*comman
 	return r.Expire, nil
 }
 
+// ExpiryStats returns the number of keys with their own expiry (TTL) that
+// has not passed on this node's clock, and their average time to live in
+// ms, from this node's state (a stale read: INFO keyspace).
+func (s *Service) ExpiryStats() (count, avgTTL int64, err error) {
+	return s.sm.ExpiryStats(nowMillis())
+}
+
 // Lock queues lease as a waiter of lock name and returns its fencing token
 // once it holds the lock. With wait 0 it gives up at once (ErrLockBusy) if
 // another session holds the lock; else it waits, in FIFO order, up to wait
@@ -186,11 +193,22 @@ func (s *Service) Lock(ctx context.Context, name []byte, lease int64, wait time.
 // Unlock removes waiter token of lock name (the holder or a waiter). An
 // unknown token is not an error.
 func (s *Service) Unlock(ctx context.Context, name []byte, token int64) error {
-	if len(name) == 0 || token <= 0 {
-		return fmt.Errorf("%w: unlock needs a name and a token", ErrInvalid)
-	}
-	_, err := s.propose(ctx, &command.Request{Lock: &command.LockRequest{Op: command.LockRelease, Name: name, Token: token}})
+	_, err := s.Release(ctx, name, token)
 	return err
+}
+
+// Release is Unlock that also reports whether waiter token was there to
+// remove (false for an unknown token, or one already released or gone
+// with its lease).
+func (s *Service) Release(ctx context.Context, name []byte, token int64) (bool, error) {
+	if len(name) == 0 || token <= 0 {
+		return false, fmt.Errorf("%w: unlock needs a name and a token", ErrInvalid)
+	}
+	r, err := s.propose(ctx, &command.Request{Lock: &command.LockRequest{Op: command.LockRelease, Name: name, Token: token}})
+	if err != nil {
+		return false, err
+	}
+	return r.Lock != nil && r.Lock.Held, nil
 }
 
 // LockHolder returns the fencing token and lease of the holder of lock

@@ -131,3 +131,13 @@ func (s *Service) Subscribe(match func(pattern, channel []byte) bool, buffer int
 	}
 	return s.cfg.Hub.Subscribe(match, buffer), nil
 }
+
+// SubscriptionCounts returns this node's pub/sub subscription counts:
+// subscriptions per channel and distinct patterns (PUBSUB).
+func (s *Service) SubscriptionCounts() (map[string]int, int, error) {
+	if s.cfg.Hub == nil {
+		return nil, 0, fmt.Errorf("%w: this node has no watch hub", ErrUnsupported)
+	}
+	channels, patterns := s.cfg.Hub.SubscriptionCounts()
+	return channels, patterns, nil
+}

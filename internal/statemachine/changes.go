@@ -130,6 +130,8 @@ func (c *changeCollector) add(t watch.EventType, key, value []byte, vtype comman
 // has them, and merges the writes of one key in one revision (a txn may
 // mutate a key several times) into one: the last write, with the value
 // before the first, as history keeps only the last write of a revision.
+// The merged event keeps the keyspace event names of all the writes, in
+// order (Event.Ops): Redis sends one notification per write.
 func (c *changeCollector) canonical() {
 	if !slices.IsSortedFunc(c.events, cmpEvent) {
 		slices.SortStableFunc(c.events, cmpEvent)
@@ -138,7 +140,13 @@ func (c *changeCollector) canonical() {
 	for i := range c.events {
 		ev := c.events[i]
 		if n := len(out); n > 0 && cmpEvent(out[n-1], ev) == 0 {
-			ev.PrevValue, ev.PrevType, ev.PrevExists = out[n-1].PrevValue, out[n-1].PrevType, out[n-1].PrevExists
+			first := &out[n-1]
+			ev.PrevValue, ev.PrevType, ev.PrevExists = first.PrevValue, first.PrevType, first.PrevExists
+			ops := first.Ops
+			if ops == nil {
+				ops = []string{first.OpName()}
+			}
+			ev.Ops = append(ops, ev.OpName())
 			out[n-1] = ev
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/cairndb/cairn/internal/command"
@@ -243,6 +244,48 @@ func TestChangesKeyspaceNames(t *testing.T) {
 	want := "[1:a:set 2:a:incrby 3:a:append 4:a:rename_from 4:b:rename_to 5:c:set 6:b:del 7:c:del]"
 	if fmt.Sprint(got) != want {
 		t.Fatalf("events %v, want %s", got, want)
+	}
+}
+
+// TestChangesKeyspaceNamesMerged: a key written several times in one
+// revision is one event for watchers, and its event keeps every write's
+// keyspace name in order (Redis sends one notification per write): SET
+// EX is "set" then "expire", MULTI SET SET and MSET k 1 k 2 are two
+// "set"s, SET KEEPTTL is one "set", EXPIRE alone "expire", PERSIST
+// "persist".
+func TestChangesKeyspaceNamesMerged(t *testing.T) {
+	sink := &recordingSink{collect: true}
+	e := newSinkEnv(t, sink)
+	set := func(k, v string, keepTTL bool) command.TxnOp {
+		return command.TxnOp{Mutate: &command.MutateRequest{Op: command.MutateSet, Key: []byte(k), Value: []byte(v), KeepTTL: keepTTL}}
+	}
+	expire := func(k string, op command.ExpireOp, cond command.ExpireCond) command.TxnOp {
+		return command.TxnOp{Expire: &command.ExpireRequest{Op: op, Key: []byte(k), At: 1e15, Now: 1, Cond: cond}}
+	}
+	txn := func(ops ...command.TxnOp) *command.Request {
+		return &command.Request{Txn: &command.TxnRequest{Success: ops}}
+	}
+	e.apply(e.entry(
+		txn(set("a", "1", false), expire("a", command.ExpireSet, command.ExpireIfWritten)), // SET a 1 EX
+		txn(set("a", "2", true)),                                              // SET a 2 KEEPTTL
+		txn(expire("a", command.ExpireSet, 0)),                                // EXPIRE a
+		txn(expire("a", command.ExpirePersist, 0)),                            // PERSIST a
+		txn(set("b", "1", false), set("c", "1", false), set("b", "2", false)), // MSET b 1 c 1 b 2
+	))
+	var got []string
+	for _, ev := range sink.events {
+		ops := ev.OpName()
+		if ev.Ops != nil {
+			ops = strings.Join(ev.Ops, ",")
+		}
+		got = append(got, fmt.Sprintf("%d:%s:%s:%s=%s", ev.Revision, ev.Type, ops, ev.Key, ev.Value))
+	}
+	want := "[1:put:set,expire:a=1 2:put:set:a=2 3:put:expire:a=2 4:put:persist:a=2 5:put:set,set:b=2 5:put:set:c=1]"
+	if fmt.Sprint(got) != want {
+		t.Fatalf("events %v, want %s", got, want)
+	}
+	if ev := sink.events[4]; ev.PrevExists {
+		t.Fatalf("merged event of a new key has a previous value: %s", fmtEvent(&ev))
 	}
 }
 

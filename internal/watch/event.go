@@ -62,6 +62,13 @@ type Event struct {
 	// "expired", "incrby", "append", "rename_from" ...). Live events carry
 	// the exact name; replayed events carry the name of their Type.
 	Op string
+	// Ops lists the keyspace event names of every write of the key in
+	// the event's revision, in order, when there were several (MULTI
+	// SET k a / SET k b, MSET k 1 k 2, SET k v EX 10 = "set" then
+	// "expire"): a watcher sees one event per key and revision, a
+	// keyspace subscriber one notification per write, as Redis sends.
+	// Nil for a single write (OpName is its name) and for replayed events.
+	Ops []string
 }
 
 // OpName returns Event.Op, or the default name of the event's type.

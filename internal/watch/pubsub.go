@@ -173,6 +173,26 @@ func (s *Subscription) sendLocked(m Message) bool {
 	}
 }
 
+// SubscriptionCounts returns, for the subscriptions of this hub (one
+// node), the number of subscriptions of each channel that has one, and
+// the number of distinct patterns subscribed (Redis PUBSUB CHANNELS,
+// NUMSUB and NUMPAT).
+func (h *Hub) SubscriptionCounts() (channels map[string]int, patterns int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	channels = map[string]int{}
+	pats := map[string]struct{}{}
+	for s := range h.subs {
+		for ch := range s.channels {
+			channels[ch]++
+		}
+		for p := range s.patterns {
+			pats[p] = struct{}{}
+		}
+	}
+	return channels, len(pats)
+}
+
 // publishLocked delivers a published message to every subscription and
 // returns the number of receivers. REQUIRES: h.mu.
 func (h *Hub) publishLocked(m *Message) int {
@@ -192,18 +212,31 @@ const (
 
 // notifyLocked publishes the keyspace notifications of events, as Redis
 // does with notify-keyspace-events "KEA": on __keyspace@0__:<key> the
-// event name, on __keyevent@0__:<event> the key. REQUIRES: h.mu.
+// event name, on __keyevent@0__:<event> the key; one pair per write (an
+// event that merges several writes of its key has their names in Ops).
+// REQUIRES: h.mu.
 func (h *Hub) notifyLocked(events []Event) {
 	for i := range events {
 		ev := &events[i]
-		op := ev.OpName()
-		space := make([]byte, 0, len(KeyspacePrefix)+len(ev.Key)+len(KeyeventPrefix)+len(op)+len(op))
-		space = append(append(space, KeyspacePrefix...), ev.Key...)
-		event := append(append(space[len(space):], KeyeventPrefix...), op...)
-		name := append(event[len(event):], op...)
-		for s := range h.subs {
-			s.deliverLocked(space, name)
-			s.deliverLocked(event, ev.Key)
+		if len(ev.Ops) == 0 {
+			h.notifyOpLocked(ev.Key, ev.OpName())
+			continue
 		}
+		for _, op := range ev.Ops {
+			h.notifyOpLocked(ev.Key, op)
+		}
+	}
+}
+
+// notifyOpLocked publishes the keyspace notifications of one write of
+// key named op. REQUIRES: h.mu.
+func (h *Hub) notifyOpLocked(key []byte, op string) {
+	space := make([]byte, 0, len(KeyspacePrefix)+len(key)+len(KeyeventPrefix)+len(op)+len(op))
+	space = append(append(space, KeyspacePrefix...), key...)
+	event := append(append(space[len(space):], KeyeventPrefix...), op...)
+	name := append(event[len(event):], op...)
+	for s := range h.subs {
+		s.deliverLocked(space, name)
+		s.deliverLocked(event, key)
 	}
 }
