@@ -47,28 +47,30 @@ or JSON Pointer (/users/0/name); it defaults to the root. A JSON argument
 	}
 	get.Flags().BoolVar(&stale, "stale", false, "read from the local node (may be behind)")
 	set := &cobra.Command{
-		Use:   "set <key> <path> <json>",
-		Short: "Set the JSON at a path (a new key: at the root)",
-		Args:  args(cobra.ExactArgs(3)),
+		Use:   "set <key> [path] <json>",
+		Short: "Set the JSON at a path (default the root; a new key: at the root)",
+		Args:  args(cobra.RangeArgs(2, 3)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if nx && xx {
 				return usageError{fmt.Errorf("--nx and --xx are mutually exclusive")}
 			}
+			path, val := optionalPath(a)
 			return e.docWrite(cmd, a[0], func(c *client.Client, vals []json.RawMessage) (*client.DocResponse, error) {
-				return c.DocSet(cmd.Context(), a[0], a[1], vals[0], nx, xx)
-			}, a[2])
+				return c.DocSet(cmd.Context(), a[0], path, vals[0], nx, xx)
+			}, val)
 		},
 	}
 	set.Flags().BoolVar(&nx, "nx", false, "only if the path does not exist")
 	set.Flags().BoolVar(&xx, "xx", false, "only if the path exists")
 	merge := &cobra.Command{
-		Use:   "merge <key> <path> <json>",
-		Short: "Merge a JSON patch (RFC 7386) at a path",
-		Args:  args(cobra.ExactArgs(3)),
+		Use:   "merge <key> [path] <json>",
+		Short: "Merge a JSON patch (RFC 7386) at a path (default the root)",
+		Args:  args(cobra.RangeArgs(2, 3)),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			path, val := optionalPath(a)
 			return e.docWrite(cmd, a[0], func(c *client.Client, vals []json.RawMessage) (*client.DocResponse, error) {
-				return c.DocMerge(cmd.Context(), a[0], a[1], vals[0])
-			}, a[2])
+				return c.DocMerge(cmd.Context(), a[0], path, vals[0])
+			}, val)
 		},
 	}
 	del := &cobra.Command{
@@ -170,6 +172,15 @@ func containsInt(list []int, n int) bool {
 	return false
 }
 
+// optionalPath splits <key> [path] <json>: with two arguments the path
+// is the root.
+func optionalPath(a []string) (path, val string) {
+	if len(a) == 2 {
+		return "", a[1]
+	}
+	return a[1], a[2]
+}
+
 func argAt(a []string, i int) string {
 	if i < len(a) {
 		return a[i]
@@ -205,6 +216,10 @@ func (e *env) docWrite(cmd *cobra.Command, key string, f func(*client.Client, []
 	if e.json {
 		return e.printJSON(resp)
 	}
-	_, err = fmt.Fprintf(e.stdout, "%s\n", resp.Result)
+	out := []byte(resp.Result)
+	if string(out) == `"OK"` && (cmd.Name() == "set" || cmd.Name() == "merge") {
+		out = []byte("OK") // a status, as cairn put prints it (not a JSON value)
+	}
+	_, err = fmt.Fprintf(e.stdout, "%s\n", out)
 	return err
 }

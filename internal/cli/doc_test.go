@@ -13,13 +13,16 @@ func TestDocCommands(t *testing.T) {
 		out   string
 		code  int
 	}{
-		{"", []string{"doc", "set", "u", "$", `{"name":"ann","tags":[]}`}, `"OK"`, 0},
+		{"", []string{"doc", "set", "u", `{"name":"ann","tags":[]}`}, `OK`, 0},
+		{"", []string{"doc", "set", "u", "$", `{"name":"ann","tags":[]}`}, `OK`, 0},
 		{`"x"`, []string{"doc", "set", "u", "$.name", "-", "--nx"}, `null`, 0},
 		{"", []string{"doc", "arrappend", "u", "$.tags", `"a"`, `"b"`}, `[2]`, 0},
 		{"", []string{"doc", "arrinsert", "u", ".tags", "0", `"z"`}, `3`, 0},
 		{"", []string{"doc", "arrpop", "u", ".tags"}, `"b"`, 0},
 		{"", []string{"doc", "arrindex", "u", "$.tags", `"a"`}, `[1]`, 0},
-		{"", []string{"doc", "merge", "u", "", `{"n":1}`}, `"OK"`, 0},
+		{"", []string{"doc", "merge", "u", `{"n":0}`}, `OK`, 0},
+		{"", []string{"doc", "merge", "u", "", `{"n":1}`}, `OK`, 0},
+		{"", []string{"doc", "set", "u"}, ``, 2},
 		{"", []string{"doc", "numincrby", "u", "/n", "2"}, `3`, 0},
 		{"", []string{"doc", "type", "u", "$.*"}, `["string","array","integer"]`, 0},
 		{"", []string{"doc", "objkeys", "u"}, `["name","tags","n"]`, 0},

@@ -160,7 +160,7 @@ func (sh *shell) loop(ctx context.Context, src lineSource, prompt, more string, 
 			continue
 		}
 		if err != nil && !eof {
-			fmt.Fprintln(sh.env.stderr, "Error:", err)
+			fmt.Fprintln(sh.env.stderr, "Error:", syntaxError(err))
 			failed++
 			continue
 		}
@@ -179,6 +179,17 @@ func (sh *shell) loop(ctx context.Context, src lineSource, prompt, more string, 
 		}
 	}
 	return failed
+}
+
+// syntaxError words a parse error of the shell as the server words the
+// errors of a script ("syntax error at line 1 col 8: ..."), not as
+// Starlark does ("<stdin>:1:8: ...").
+func syntaxError(err error) error {
+	var se syntax.Error
+	if errors.As(err, &se) {
+		return &query.Error{Kind: query.ErrSyntax, Msg: se.Msg, Line: se.Pos.Line, Col: se.Pos.Col}
+	}
+	return err
 }
 
 var methodPrefix = regexp.MustCompile(`db\.[a-z]*$`)

@@ -55,6 +55,7 @@ func TestShellScripted(t *testing.T) {
 	// Errors go to stderr with their position; the shell goes on and exits 1.
 	out, errOut, code = run(t, c.url, "db['nope']\n1 +\ndb.undo()\ndb['x']\n", "shell")
 	if code != 1 || out != "3\n" || !strings.Contains(errOut, `line 1 col 3: key "nope" not in db`) ||
+		!strings.Contains(errOut, "Error: syntax error at line 1 col 4: ") || strings.Contains(errOut, "<stdin>") ||
 		!strings.Contains(errOut, "not available") || strings.Count(errOut, "Error:") != 4 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}

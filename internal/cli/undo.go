@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 
+	"github.com/cairndb/cairn/client"
 	"github.com/spf13/cobra"
 )
 
@@ -41,8 +42,18 @@ func (e *env) undoRedoCmd(name, short, long string) *cobra.Command {
 			if e.json {
 				return e.printJSON(resp)
 			}
-			fmt.Fprintf(e.stdout, "%sne revision %d (%d keys), at revision %d\n", name, resp.Target, resp.Keys, resp.Revision)
+			fmt.Fprintln(e.stdout, undoLine(name, resp))
 			return nil
 		},
 	}
+}
+
+// undoLine is what cairn undo (redo) prints: "undone revision 12 (1 key),
+// at revision 15".
+func undoLine(name string, resp *client.UndoResponse) string {
+	keys := "keys"
+	if resp.Keys == 1 {
+		keys = "key"
+	}
+	return fmt.Sprintf("%sne revision %d (%d %s), at revision %d", name, resp.Target, resp.Keys, keys, resp.Revision)
 }

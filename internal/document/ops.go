@@ -115,6 +115,15 @@ func noPath(p *Path) *Error {
 	return errorf(CodeNoPath, "Path '%s' does not exist", p.Text)
 }
 
+// quietMiss reports whether a write whose path matches nothing replies
+// nil (or an empty array) instead of failing: only for a JSONPath that
+// could have matched several locations (a wildcard, slice, union, filter
+// or recursive descent). A definite path (legacy, Python, JSON Pointer, or
+// a JSONPath such as $.a.b[0]) names one location, so a write there that
+// finds nothing is doc_no_path. RedisJSON replies nil/[] for every
+// JSONPath; this is a deliberate difference (docs/DOCUMENTS.md).
+func quietMiss(p *Path) bool { return p.Multi && !p.definite() }
+
 func wrongType(want string, got *Value) *Error {
 	return errorf(CodeWrongType, "wrong type of path value - expected %s but found %s", want, got.kind.TypeName())
 }
@@ -205,7 +214,7 @@ func set(doc *Value, op *Op) (*Value, Reply, bool, error) {
 		return doc, replyNil, false, err
 	}
 	if n == 0 {
-		if p.Multi {
+		if quietMiss(p) {
 			return doc, replyNil, false, nil
 		}
 		return doc, replyNil, false, noPath(p)
@@ -305,7 +314,7 @@ func merge(doc *Value, op *Op) (*Value, Reply, bool, error) {
 		if err != nil {
 			return doc, replyNil, false, err
 		}
-		if n == 0 && !p.Multi {
+		if n == 0 && !quietMiss(p) {
 			return doc, replyNil, false, noPath(p)
 		}
 		return doc, replyOK, n > 0, nil
@@ -331,15 +340,16 @@ func merge(doc *Value, op *Op) (*Value, Reply, bool, error) {
 
 // perMatch applies the ops that act on each match separately. In JSONPath
 // mode a match of the wrong type gets a nil reply; in legacy mode it is an
-// error, and so is a path that matches nothing. A legacy reply is the
-// first match's.
+// error, and so is a path that matches nothing. A write at a definite
+// JSONPath that matches nothing is an error too (see quietMiss). A legacy
+// reply is the first match's.
 func perMatch(doc *Value, op *Op) (*Value, Reply, bool, error) {
 	p := op.Path
 	locs, err := p.match(doc)
 	if err != nil {
 		return doc, replyNil, false, err
 	}
-	if !p.Multi && len(locs) == 0 {
+	if len(locs) == 0 && (!p.Multi || (op.Kind.IsWrite() && !quietMiss(p))) {
 		if op.Kind == OpType || op.Kind == OpClear || op.Kind == OpResp {
 			if op.Kind == OpClear {
 				return doc, intReply(0), false, nil

@@ -22,9 +22,10 @@ import (
 //
 // The path is in any spelling package document accepts; it defaults to the
 // root. Successful responses carry {"revision":n, "result":<reply>} (GET:
-// "value"); a failed operation is an error with code "document" and the
-// document code in "reason" (no_path, wrong_type ...), 404 for a missing
-// key or path, 409 for a key that is not a document.
+// "value"); a failed operation is an error whose code is the document
+// code (doc_no_path, doc_wrong_type ...): 404 for a missing path,
+// key_not_found for a missing key, 409 wrong_type for a key that is not a
+// document (docs/DOCUMENTS.md#errors).
 
 type docResponse struct {
 	Revision int64           `json:"revision"`

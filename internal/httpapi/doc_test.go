@@ -45,6 +45,12 @@ func TestDocuments(t *testing.T) {
 	if mustStatus(t, r, http.StatusOK); get(r.body, "written") != false || get(r.body, "result") != nil {
 		t.Fatalf("put nx of an existing path: %v", r.body)
 	}
+	// A JSONPath that may match many locations and matches none writes
+	// nothing and is not an error (a definite one is doc_no_path, below).
+	r = call(t, h, "PUT", "/v1/doc/user:1?path="+q("$..q.r"), `1`)
+	if mustStatus(t, r, http.StatusOK); get(r.body, "written") != false || get(r.body, "result") != nil {
+		t.Fatalf("put at an indefinite path that matches nothing: %v", r.body)
+	}
 	r = call(t, h, "PATCH", "/v1/doc/user:1", `{"n":null,"city":"Oslo"}`)
 	mustStatus(t, r, http.StatusOK)
 	r = call(t, h, "POST", "/v1/doc/user:1", `{"op":"arrappend","path":"$.tags","values":["b","c"]}`)
@@ -87,6 +93,10 @@ func TestDocuments(t *testing.T) {
 		{"GET", "/v1/doc/user:1?path=" + q("$["), "", 400, "doc_bad_path"},
 		{"PUT", "/v1/doc/user:1", `{bad`, 400, "doc_syntax"},
 		{"PUT", "/v1/doc/user:1?path=.a.b", `1`, 404, "doc_no_path"},
+		{"PUT", "/v1/doc/user:1?path=" + q("$.q.r"), `1`, 404, "doc_no_path"},
+		{"PATCH", "/v1/doc/user:1?path=" + q("$.q.r"), `1`, 404, "doc_no_path"},
+		{"POST", "/v1/doc/user:1", `{"op":"arrappend","path":"$.q","values":[1]}`, 404, "doc_no_path"},
+		{"POST", "/v1/doc/user:1", `{"op":"numincrby","path":"$.q","values":[1]}`, 404, "doc_no_path"},
 		{"PUT", "/v1/doc/new?path=.a", `1`, 400, "doc_new_at_root"},
 		{"POST", "/v1/doc/user:1", `{"op":"arrappend","path":".name","values":[1]}`, 400, "doc_wrong_type"},
 		{"POST", "/v1/doc/user:1", `{"op":"bogus","path":"."}`, 400, "invalid"},

@@ -127,6 +127,7 @@ func New(svc Service, opts Options) http.Handler {
 		{"DELETE /v1/doc/{key...}", a.deleteDoc},
 		{"POST /v1/doc/{key...}", a.postDoc},
 		{"POST /v1/query", a.query},
+		{"GET /v1/history", a.history},
 		{"POST /v1/undo", a.undo},
 		{"POST /v1/redo", a.redo},
 		{"GET /v1/cluster/members", a.listMembers},

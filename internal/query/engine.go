@@ -101,6 +101,9 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	if e.Line > 0 && e.approximate() {
+		return fmt.Sprintf("%v near line %d col %d: %s", e.Kind, e.Line, e.Col, e.Msg)
+	}
 	if e.Line > 0 {
 		return fmt.Sprintf("%v at line %d col %d: %s", e.Kind, e.Line, e.Col, e.Msg)
 	}
@@ -108,6 +111,17 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Kind }
+
+// approximate reports whether the position is only where the script was
+// when a limit stopped it. Starlark stops a script between two bytecode
+// instructions and reports the innermost frame's position from its line
+// table, where an instruction without a position of its own (a loop's
+// jumps: all of "while True: pass") takes that of the positioned
+// instruction before it in code order, which may be a line before the
+// loop. The outer frames (call sites) are exact.
+func (e *Error) approximate() bool {
+	return e.Kind == ErrStepLimit || e.Kind == ErrTimeLimit || e.Kind == ErrMemoryLimit
+}
 
 // fileOptions let scripts look like Python: top-level for/if/while, sets,
 // reassigned globals, recursion.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cairndb/cairn/internal/command"
 )
@@ -112,6 +113,23 @@ func TestHistoryAndAt(t *testing.T) {
 	}
 }
 
+// TestLimitPositionApproximate: a limit stops a script between two
+// instructions, and Starlark's line table gives a loop's jumps the
+// position of the instruction before them in code order (here line 1):
+// limit errors say "near", not "at", and script errors keep "at".
+func TestLimitPositionApproximate(t *testing.T) {
+	st := newMemStore()
+	_, err := Run(context.Background(), st, "db['sl'] = 1\nwhile True:\n  pass", Options{MaxSteps: 1000})
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != ErrStepLimit || !strings.Contains(err.Error(), "step limit exceeded near line ") {
+		t.Fatalf("step limit: %v", err)
+	}
+	_, err = Run(context.Background(), st, "fail('x')", Options{})
+	if err == nil || !strings.Contains(err.Error(), "script error at line 1 col 5") {
+		t.Fatalf("script error: %v", err)
+	}
+}
+
 func TestErrors(t *testing.T) {
 	st := newMemStore()
 	run(t, st, nil, "db['a'] = 1")
@@ -126,6 +144,8 @@ func TestErrors(t *testing.T) {
 		{script: "db['b'] = 2\nfail('boom')", kind: ErrScript, line: 2, msg: "boom"},
 		{script: "db['b'] = 2\ndb['zz']", kind: ErrScript, line: 2, msg: `key "zz" not in db`},
 		{script: "db['b'] = 2\nwhile True:\n  pass", opts: Options{MaxSteps: 1000}, kind: ErrStepLimit},
+		// The wall-time limit: a step limit it cannot reach, a short timeout.
+		{script: "db['t'] = 1\nn = 0\nwhile True:\n  n += 1", opts: Options{MaxSteps: 1 << 62, Timeout: 50 * time.Millisecond}, kind: ErrTimeLimit, msg: "ran out of time"},
 		{script: "db['b'] = 2", opts: Options{ReadOnly: true}, kind: ErrReadOnly},
 		{script: "db['b'] = 2", opts: Options{Revision: 1}, kind: ErrReadOnly},
 		{script: "db['b'] = 1 << 70", kind: ErrScript, msg: "64 bits"},

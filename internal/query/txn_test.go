@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cairndb/cairn/internal/command"
@@ -68,6 +69,31 @@ func TestKeyListingConflicts(t *testing.T) {
 func TestSerializable(t *testing.T) {
 	st := newMemStore()
 	run(t, st, nil, "db['n'] = 0\ndb['a'] = 100\ndb['b'] = 100")
+	// Goroutines may happen not to overlap (one core), so force one
+	// conflict: before the first script commits, another client rewrites
+	// n with the value it holds (a compare-and-swap, so no increment is
+	// lost). That script has read n, so its commit fails and it retries.
+	var touch sync.Once
+	st.beforeCommit = func() {
+		touch.Do(func() {
+			for {
+				st.mu.Lock()
+				kv := st.at("n", st.rev)
+				st.mu.Unlock()
+				res, err := st.commit(&command.TxnRequest{
+					Compares: []command.Compare{{Key: []byte("n"), Target: command.CompareModRevision, Result: command.CompareEqual, Int: kv.ModRevision}},
+					Success:  []command.TxnOp{{Put: &command.PutRequest{Key: []byte("n"), Value: kv.Value, Type: kv.Type}}},
+				})
+				if err != nil {
+					panic(err)
+				}
+				if res.Txn.Succeeded {
+					return
+				}
+			}
+		})
+	}
+	var attempts atomic.Int64
 	const workers, each = 8, 25
 	var wg sync.WaitGroup
 	errs := make(chan error, workers*each)
@@ -80,9 +106,12 @@ func TestSerializable(t *testing.T) {
 				if (w+i)%5 == 0 {
 					script = "db['n'] += 100\nfail('no')" // commits nothing
 				}
-				_, err := Run(context.Background(), st, script, Options{MaxAttempts: 1000})
+				res, err := Run(context.Background(), st, script, Options{MaxAttempts: 1000})
 				if err != nil && (w+i)%5 != 0 {
 					errs <- fmt.Errorf("worker %d: %w", w, err)
+				}
+				if err == nil {
+					attempts.Add(int64(res.Attempts))
 				}
 			}
 		}()
@@ -96,6 +125,9 @@ func TestSerializable(t *testing.T) {
 	want := fmt.Sprintf(`[%d, %d, 200]`, ok, ok)
 	if got, _ := run(t, st, nil, "[db['n'], db['b'] - 100, db['a'] + db['b']]"); got != want {
 		t.Fatalf("got %s, want %s", got, want)
+	}
+	if retries := attempts.Load() - int64(ok); retries <= 0 || st.conflict == 0 {
+		t.Fatalf("%d retries, %d conflicts: the forced conflict did not retry", retries, st.conflict)
 	}
 	t.Logf("%d commits, %d conflicts", st.commits, st.conflict)
 }

@@ -302,30 +302,38 @@ func buildJSONArrIndex(args [][]byte) plan {
 	return docRead(args[1], op)
 }
 
-// buildJSONGet: JSON.GET key [INDENT s] [NEWLINE s] [SPACE s] [path ...].
+// buildJSONGet: JSON.GET key [INDENT s] [NEWLINE s] [SPACE s] [NOESCAPE]
+// [path ...]. As in RedisJSON, the keywords (any case) are options wherever
+// they appear among the paths, each option's value is required (a missing
+// one is an arity error), and NOESCAPE is accepted and ignored (ReJSON 1.0
+// compatibility).
 func buildJSONGet(args [][]byte) plan {
 	op := &document.Op{Kind: document.OpGet}
-	rest := args[2:]
-	for len(rest) >= 2 {
+	for i := 2; i < len(args); i++ {
+		a := args[i]
+		var dst *string
 		switch {
-		case eqFold(rest[0], "indent"):
-			op.Format.Indent = string(rest[1])
-		case eqFold(rest[0], "newline"):
-			op.Format.Newline = string(rest[1])
-		case eqFold(rest[0], "space"):
-			op.Format.Space = string(rest[1])
+		case eqFold(a, "indent"):
+			dst = &op.Format.Indent
+		case eqFold(a, "newline"):
+			dst = &op.Format.Newline
+		case eqFold(a, "space"):
+			dst = &op.Format.Space
+		case eqFold(a, "noescape"):
+			continue
 		default:
-			goto paths
+			p, err := document.ParsePath(string(a))
+			if err != nil {
+				return errPlan("ERR " + err.Error())
+			}
+			op.Paths = append(op.Paths, p)
+			continue
 		}
-		rest = rest[2:]
-	}
-paths:
-	for _, a := range rest {
-		p, err := document.ParsePath(string(a))
-		if err != nil {
-			return errPlan("ERR " + err.Error())
+		if i+1 >= len(args) {
+			return errPlan(errArity("json.get"))
 		}
-		op.Paths = append(op.Paths, p)
+		i++
+		*dst = string(args[i])
 	}
 	return docRead(args[1], op)
 }

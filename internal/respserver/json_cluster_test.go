@@ -71,6 +71,33 @@ func testJSONCommands(t *testing.T, ctx context.Context, rdbs []*redis.Client) {
 	eq(t, "MULTI: the commands around the failed one applied", must(r.Get(ctx, "j:multi").Result()), "4")
 	eq(t, "JSON.DEL root", must(w.JSONDel(ctx, "j:user", "$").Result()), int64(1))
 	eq(t, "EXISTS", must(r.Exists(ctx, "j:user").Result()), int64(0))
+
+	// The rest of the family, one line each (written on one node, read on
+	// another).
+	ptrs := func(v []*int64) string { // IntPointerSliceCmd: nil or the value
+		out := make([]string, len(v))
+		for i, p := range v {
+			out[i] = "nil"
+			if p != nil {
+				out[i] = fmt.Sprint(*p)
+			}
+		}
+		return fmt.Sprint(out)
+	}
+	stop := 1
+	eq(t, "JSON.SET ops", must(w.JSONSet(ctx, "j:ops", "$", `{"a":[1,2,3],"s":"ab","n":2,"t":true,"o":{"k":1,"m":2}}`).Result()), "OK")
+	eq(t, "JSON.ARRINSERT", fmt.Sprint(must(w.JSONArrInsert(ctx, "j:ops", "$.a", 1, `"x"`).Result())), "[4]")
+	eq(t, "JSON.ARRINDEX", fmt.Sprint(must(r.JSONArrIndex(ctx, "j:ops", "$.a", `"x"`).Result())), "[1]")
+	eq(t, "JSON.ARRPOP", fmt.Sprint(must(w.JSONArrPop(ctx, "j:ops", "$.a", 0).Result())), "[1]")
+	eq(t, "JSON.ARRTRIM", fmt.Sprint(must(w.JSONArrTrimWithArgs(ctx, "j:ops", "$.a", &redis.JSONArrTrimArgs{Start: 0, Stop: &stop}).Result())), "[2]")
+	eq(t, "JSON.NUMMULTBY", fmt.Sprint(must(w.Do(ctx, "JSON.NUMMULTBY", "j:ops", "$.n", 3).Result())), "[6]")
+	eq(t, "JSON.STRAPPEND", ptrs(must(w.JSONStrAppend(ctx, "j:ops", "$.s", `"cd"`).Result())), "[4]")
+	eq(t, "JSON.OBJLEN", ptrs(must(r.JSONObjLen(ctx, "j:ops", "$.o").Result())), "[2]")
+	eq(t, "JSON.TOGGLE", ptrs(must(w.JSONToggle(ctx, "j:ops", "$.t").Result())), "[0]")
+	eq(t, "JSON.CLEAR", must(w.JSONClear(ctx, "j:ops", "$.o").Result()), int64(1))
+	eq(t, "JSON.FORGET", must(w.JSONForget(ctx, "j:ops", "$.s").Result()), int64(1))
+	eq(t, "JSON.GET INDENT", must(r.JSONGetWithArgs(ctx, "j:ops", &redis.JSONGetArgs{Indent: "  ", Newline: "\n", Space: " "}, ".").Result()),
+		"{\n  \"a\": [\n    \"x\",\n    2\n  ],\n  \"n\": 6,\n  \"t\": false,\n  \"o\": {}\n}")
 }
 
 func testJSONConcurrent(t *testing.T, ctx context.Context, rdbs []*redis.Client) {
