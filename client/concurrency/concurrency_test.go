@@ -242,3 +242,46 @@ func TestElectionObserveEveryChange(t *testing.T) {
 		}
 	}
 }
+
+// TestElectionLeaderSessionExpires: a leader whose session stops being
+// kept alive (Orphan: the process hangs) loses the election when its lease
+// expires; the waiting candidate is elected, and the old leader's Proclaim
+// is refused with ErrNotLeader rather than overwriting the new value.
+func TestElectionLeaderSessionExpires(t *testing.T) {
+	_, cls := newClients(t)
+	ctx := context.Background()
+	s1, err := concurrency.NewSession(cls[0], concurrency.WithTTL(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s1.Close()
+	s2, err := concurrency.NewSession(cls[1], concurrency.WithTTL(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	e1, e2 := concurrency.NewElection(s1, "svc"), concurrency.NewElection(s2, "svc")
+	if err := e1.Campaign(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- e2.Campaign(ctx, "b") }()
+	s1.Orphan() // stop keeping the lease alive
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the waiting candidate was not elected after the leader's lease expired")
+	}
+	if l, err := e2.Leader(ctx); err != nil || l != "b" {
+		t.Fatalf("leader %q %v", l, err)
+	}
+	if err := e1.Proclaim(ctx, "a2"); !errors.Is(err, concurrency.ErrNotLeader) {
+		t.Fatalf("proclaim by the expired leader: %v", err)
+	}
+	if l, err := e2.Leader(ctx); err != nil || l != "b" {
+		t.Fatalf("leader after the stale proclaim: %q %v", l, err)
+	}
+}
