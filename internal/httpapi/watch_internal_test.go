@@ -1,8 +1,12 @@
 package httpapi
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
+
+	"github.com/cairndb/cairn/internal/watch"
 )
 
 func FuzzParseEventID(f *testing.F) {
@@ -21,4 +25,24 @@ func FuzzParseEventID(f *testing.F) {
 			t.Fatalf("round trip of %q: %d %d %v", id, rev2, n2, err)
 		}
 	})
+}
+
+// The last event of a stream cancelled for a slow consumer (or reset) names
+// the revision to resume from, so a client can reopen the watch there.
+func TestWatchErrorEventResume(t *testing.T) {
+	a := &api{}
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{&watch.ResumeError{Cause: watch.ErrSlowConsumer, Revision: 42},
+			`{"type":"error","error":{"code":"slow_consumer","message":"` + watch.ErrSlowConsumer.Error() + `; resume from revision 42","resume_revision":42}}`},
+		{&watch.ResumeError{Cause: watch.ErrReset, Revision: 7},
+			`{"type":"error","error":{"code":"reset","message":"` + watch.ErrReset.Error() + `; resume from revision 7","resume_revision":7}}`},
+	} {
+		b, err := json.Marshal(a.watchErrorEvent(context.Background(), tc.err))
+		if err != nil || string(b) != tc.want {
+			t.Fatalf("error event for %v:\n got %s %v\nwant %s", tc.err, b, err, tc.want)
+		}
+	}
 }
