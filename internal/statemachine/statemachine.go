@@ -178,6 +178,7 @@ func (sm *StateMachine) load() error {
 func (sm *StateMachine) Reload() error {
 	sm.cache.invalidateAll() // the restored data replaced every record
 	sm.ap.redoLoaded = false // and the redo stack
+	sm.ap.endDedup(true)     // and the dedup windows
 	if err := sm.load(); err != nil {
 		return err
 	}

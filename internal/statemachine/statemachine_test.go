@@ -353,8 +353,9 @@ func TestSnapshotLarge(t *testing.T) {
 	if dump(t, src.db) != dump(t, dst.db) {
 		t.Fatal("restored data differs")
 	}
-	// The restored node carries on from the snapshot's index.
-	dst.index = index
+	// The restored node carries on from the snapshot's index (and the
+	// proposer's request IDs, which the restored dedup window knows).
+	dst.index, dst.nextID = index, src.nextID
 	if res := dst.apply(dst.entry(&command.Request{Put: &command.PutRequest{Key: []byte("new"), Value: []byte("1")}})); res[0].Revision != 301 {
 		t.Fatalf("revision after restore: %d", res[0].Revision)
 	}
