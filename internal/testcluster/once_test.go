@@ -148,3 +148,54 @@ func TestRestartedNodeWithLowIDCounter(t *testing.T) {
 		t.Fatalf("k = %q %v %v", v, ok, err)
 	}
 }
+
+// TestReproposedWriteAppliesOnce: a follower that cannot hear the leader
+// proposes an increment; the leader commits it, but the follower learns
+// nothing, so it proposes the same request again (every election timeout,
+// and when it hears the leader again). The copies must be refused: the
+// counter ends at 1 and the write returns 1.
+func TestReproposedWriteAppliesOnce(t *testing.T) {
+	c := New(t, 3, Options{})
+	leader := c.WaitLeader(10 * time.Second)
+	var f *Node
+	for _, nd := range c.Running() {
+		if nd.ID != leader.ID {
+			f = nd
+			break
+		}
+	}
+	ctx := context.Background()
+	c.Net.Cut(leader.ID, f.ID) // f's proposals still reach the leader
+	type res struct {
+		r   *command.Result
+		err error
+	}
+	done := make(chan res, 1)
+	go func() {
+		wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		r, err := incr(wctx, f, "n")
+		done <- res{r, err}
+	}()
+	stale := service.ReadOptions{Consistency: service.Stale}
+	c.Eventually(10*time.Second, "the leader to apply the increment", func() error {
+		if v, ok, err := get(ctx, leader, "n", stale); err != nil || !ok || v != "1" {
+			return fmt.Errorf("n = %q %v %v", v, ok, err)
+		}
+		return nil
+	})
+	// Several election timeouts: f proposes the increment again meanwhile.
+	time.Sleep(4 * c.ElectionTimeout())
+	c.Net.Heal()
+	got := <-done
+	if got.err != nil {
+		t.Fatalf("increment: %v", got.err)
+	}
+	if got.r.Mutate.Int != 1 {
+		t.Errorf("increment returned %d, want 1", got.r.Mutate.Int)
+	}
+	leader = c.WaitLeader(10 * time.Second)
+	if v, ok, err := get(ctx, leader, "n", service.ReadOptions{}); err != nil || !ok || v != "1" {
+		t.Fatalf("n = %q %v %v, want 1: applied more than once", v, ok, err)
+	}
+}
