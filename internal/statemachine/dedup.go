@@ -50,6 +50,7 @@ const dedupRecordLen = 8 + 8*dedupWords
 // i%64) is counter high-i; bit 0 is always set.
 type dedupWindow struct {
 	prefix  uint64 // the ID's top 24 bits, shifted down
+	key     []byte // its meta key (dedupKey), made once
 	high    uint64
 	bits    [dedupWords]uint64
 	touched bool // changed by the current Apply call
@@ -200,7 +201,10 @@ func (a *applier) flushDedup() {
 	d := &a.dd
 	for _, w := range d.touched {
 		d.buf = w.encode(d.buf[:0])
-		a.batch.Set(dedupKey(a.sm.group, w.prefix), d.buf)
+		if w.key == nil {
+			w.key = dedupKey(a.sm.group, w.prefix)
+		}
+		a.batch.Set(w.key, d.buf)
 		w.touched = false
 	}
 	d.touched = d.touched[:0]
