@@ -166,6 +166,7 @@ func (s *Service) propose(ctx context.Context, req *command.Request) (*command.R
 		case err := <-errc:
 			errc = nil
 			if err == nil {
+				lastErr = nil // appended or forwarded: no longer "no leader"
 				continue
 			}
 			if !errors.Is(err, raftnode.ErrProposalDropped) {
