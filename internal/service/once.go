@@ -16,8 +16,8 @@ import (
 // deposed or hands over before appending it, and an entry the old leader
 // appended may be truncated by the new one. propose therefore proposes the
 // same encoded request — the same ID — again whenever this node sees the
-// leader change, and at the latest every election timeout while no result
-// came; the state machine's dedup window (statemachine/dedup.go) applies
+// leader change, and otherwise after an election timeout, then at doubling
+// intervals, while no result came; the state machine's dedup window (statemachine/dedup.go) applies
 // one copy and refuses the others with duplicate_request, which no waiter
 // sees (the first copy's result released it).
 //
@@ -136,6 +136,10 @@ func (s *Service) propose(ctx context.Context, req *command.Request) (*command.R
 	timer := time.NewTimer(0) // fires at once: the first proposal
 	defer timer.Stop()
 	backoff := 5 * time.Millisecond
+	// Without news of a leader change, copies go out after an election
+	// timeout, then at doubling intervals: a cluster slow to commit is not
+	// flooded with them.
+	period := s.cfg.ElectionTimeout
 	var (
 		errc       <-chan error
 		changed    = s.node.LeaderChanged()
@@ -162,7 +166,8 @@ func (s *Service) propose(ctx context.Context, req *command.Request) (*command.R
 			if errc, err = s.node.ProposeAsync(ctx, data); err != nil {
 				return fail(err)
 			}
-			timer.Reset(s.cfg.ElectionTimeout)
+			timer.Reset(period)
+			period = min(2*period, 8*s.cfg.ElectionTimeout)
 		case err := <-errc:
 			errc = nil
 			if err == nil {
@@ -180,6 +185,7 @@ func (s *Service) propose(ctx context.Context, req *command.Request) (*command.R
 		case <-changed:
 			changed = s.node.LeaderChanged()
 			if l := s.node.Leader(); l != 0 && (l != lead || s.node.Term() != term) {
+				period = s.cfg.ElectionTimeout
 				timer.Reset(0)
 			}
 		case r := <-ch:
@@ -204,6 +210,7 @@ func (s *Service) propose(ctx context.Context, req *command.Request) (*command.R
 			}
 			s.ids.advance(high)
 			s.results.cancel(id)
+			restores = s.restores() // a snapshot from now on may carry the new ID
 			req.ID = s.ids.next()
 			req.Now = nowMillis()
 			data = command.EncodeRequest(nil, req) // raft may still hold the old bytes
