@@ -41,6 +41,7 @@ import (
 //	  mutate     = err flags:byte(1=written 2=existed) prev value int:varint  tag 5
 //	  doc        = err msg flags:byte(1=written) reply                  tag 6
 //	  publish    = receivers:varint                                     tag 13
+//	  stale      = high:uvarint                                         tag 17
 //	  (none)     =                                                      tag 0
 //	opresult     = tag:byte (put | delete | range | mutate | doc | none)
 //	  range      = n:uvarint opt(kv)*n more:byte count:varint           tag 3
@@ -311,6 +312,8 @@ func EncodeResult(dst []byte, r *Result) []byte {
 		tag = tagPublish
 	case r.Undo != nil:
 		tag = tagUndo
+	case r.Stale != nil:
+		tag = tagStale
 	default:
 		tag = leaseResultTag(r)
 	}
@@ -338,6 +341,8 @@ func EncodeResult(dst []byte, r *Result) []byte {
 		dst = binary.AppendVarint(dst, r.Publish.Receivers)
 	case tagUndo:
 		dst = appendUndoResult(dst, r.Undo)
+	case tagStale:
+		dst = binary.AppendUvarint(dst, r.Stale.High)
 	default:
 		dst = appendLeaseResult(dst, tag, r)
 	}
@@ -803,6 +808,8 @@ func DecodeResult(b []byte) (*Result, error) {
 		r.Publish = &PublishResult{Receivers: d.varint("publish receivers")}
 	case tagUndo:
 		r.Undo = d.undoResult()
+	case tagStale:
+		r.Stale = &StaleResult{High: d.uvarint("stale high")}
 	case tagNone:
 	default:
 		return nil, fmt.Errorf("command: unknown result tag %d: %w", tag, ErrCorrupt)

@@ -99,6 +99,8 @@ func resultCases() map[string]*Result {
 		"put":           {ID: 3, Revision: 6, Put: &PutResult{}},
 		"publish":       {ID: 3, Revision: 6, Publish: &PublishResult{Receivers: 3}},
 		"publish-zero":  {ID: 3, Revision: 6, Publish: &PublishResult{}},
+		"stale":         {ID: 1<<40 | 3, Revision: 6, Err: ErrCodeStaleRequest, Stale: &StaleResult{High: 1<<40 - 1}},
+		"duplicate":     {ID: 1<<40 | 3, Revision: 6, Err: ErrCodeDuplicateRequest},
 		"undo":          {ID: 4, Revision: 9, Undo: &UndoResult{Target: 7, Keys: 2}},
 		"undo-conflict": {ID: 4, Revision: 9, Err: ErrCodeUndoConflict, Undo: &UndoResult{Target: 7, ConflictKey: []byte("k")}},
 		"put-prev":      {ID: 3, Revision: 6, Put: &PutResult{PrevKV: kv("k", "v", 2, 4, 3, 0)}},

@@ -168,6 +168,7 @@ type Result struct {
 
 	Publish *PublishResult
 	Undo    *UndoResult
+	Stale   *StaleResult // with Err ErrCodeStaleRequest (dedup.go)
 }
 
 // PublishRequest publishes Message on a pub/sub channel (Redis PUBLISH).

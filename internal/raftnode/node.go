@@ -337,6 +337,14 @@ func (n *Node) WaitLeader(ctx context.Context, pred func(lead uint64) bool) erro
 	}
 }
 
+// LeaderChanged returns a channel closed at the next change of this
+// node's view of the leader or its raft state (what WaitLeader waits on).
+func (n *Node) LeaderChanged() <-chan struct{} {
+	n.leaderMu.Lock()
+	defer n.leaderMu.Unlock()
+	return n.leaderCh
+}
+
 func (n *Node) notifyLeaderChange() {
 	n.leaderMu.Lock()
 	close(n.leaderCh)

@@ -82,6 +82,9 @@ func (p *Pending) Wait() (*command.Result, error) {
 	}
 	select {
 	case r := <-p.ch:
+		if p.s != nil {
+			p.s.noteRefused(r)
+		}
 		if err := resultErr(r); err != nil {
 			return r, err
 		}

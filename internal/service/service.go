@@ -116,6 +116,7 @@ func (s *Service) SetBackends(node *raftnode.Node, sm *statemachine.StateMachine
 
 // Start runs the background loops (auto-promotion, compaction).
 func (s *Service) Start() {
+	s.seedFromWindow()
 	s.wg.Add(1)
 	go s.onLeaderEvery(s.cfg.PromoteInterval, s.promoteCaughtUp)
 	s.wg.Add(1)
@@ -146,40 +147,6 @@ func (s *Service) withTimeout(ctx context.Context) (context.Context, context.Can
 		return context.WithCancel(ctx)
 	}
 	return context.WithTimeout(ctx, s.cfg.RequestTimeout)
-}
-
-// propose sends req through raft and waits for its result. A proposal
-// that raft dropped (no leader known, or a leadership transfer under way)
-// was neither appended nor forwarded, so it is proposed again once a
-// leader is known, until the request's deadline: an election costs the
-// client latency, not an error, as with etcd. (Pipelined RESP writes use
-// startProposal directly and are not retried: a retry could reorder them.)
-func (s *Service) propose(ctx context.Context, req *command.Request) (*command.Result, error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	backoff := 5 * time.Millisecond
-	for {
-		p, err := s.startProposal(ctx, req)
-		if err == nil {
-			var r *command.Result
-			r, err = p.Wait()
-			if err == nil || !errors.Is(err, raftnode.ErrProposalDropped) {
-				return r, err
-			}
-		} else if !errors.Is(err, raftnode.ErrProposalDropped) {
-			return nil, err
-		}
-		if werr := s.node.WaitLeader(ctx, func(lead uint64) bool { return lead != 0 }); werr != nil {
-			return nil, err
-		}
-		// A leader that is handing over drops proposals while it is known.
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
-			return nil, err
-		}
-		backoff = min(2*backoff, 100*time.Millisecond)
-	}
 }
 
 // translate maps raft-level and context errors to service sentinels.
@@ -233,6 +200,9 @@ func resultErr(r *command.Result) error {
 		return errLeaseRenewed
 	case command.ErrCodeFenced:
 		return ErrFenced
+	}
+	if err, ok := refusedErr(r); ok {
+		return err
 	}
 	if err, ok := docResultErr(r); ok {
 		return err

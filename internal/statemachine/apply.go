@@ -63,6 +63,9 @@ type applier struct {
 	now      int64
 	gotExp   int64
 	expiryFn func([]byte) error
+
+	// dd holds the proposers' dedup windows (dedup.go).
+	dd dedupState
 }
 
 func (a *applier) init(sm *StateMachine) {
@@ -109,6 +112,7 @@ func (a *applier) apply(entries []raftnode.Entry) (err error) {
 			// from it (the redo stack) is re-read from the store.
 			a.redoLoaded = false
 		}
+		a.endDedup(err != nil)
 		a.batch.Reset()
 		a.chg.dropPending()
 		clear(a.pending)
@@ -160,6 +164,7 @@ func (a *applier) apply(entries []raftnode.Entry) (err error) {
 		return nil
 	}
 	a.flushChanges()
+	a.flushDedup()
 	putUint64(a.batch, sm.keys.applied, applied)
 	if a.rev != startRev {
 		putInt64(a.batch, sm.keys.revision, a.rev)
@@ -208,6 +213,21 @@ func (a *applier) applyProposal(index uint64, p []byte) error {
 		return nil
 	}
 	res := &command.Result{ID: req.ID}
+	if req.ID != 0 {
+		// Before anything the request could change (dedup.go).
+		code, high, err := a.dedup(req.ID)
+		if err != nil {
+			return err
+		}
+		if code != "" {
+			res.Err, res.Revision = code, a.rev
+			if code == command.ErrCodeStaleRequest {
+				res.Stale = &command.StaleResult{High: high}
+			}
+			a.results = append(a.results, res)
+			return nil
+		}
+	}
 	a.chg.op = "" // writes get their default event names unless a mutate names them
 	changesBefore := a.changes
 	a.now = req.Now

@@ -317,13 +317,14 @@ func BenchmarkApply64PutsWatched(b *testing.B) {
 			val := make([]byte, 100)
 			props := make([][]byte, 64)
 			for i := range props {
-				props[i] = command.EncodeRequest(nil, &command.Request{ID: uint64(i), Put: &command.PutRequest{Key: fmt.Appendf(nil, "key%06d", i*7919%10000), Value: val}})
+				props[i] = command.EncodeRequest(nil, &command.Request{ID: benchID(uint64(i)), Put: &command.PutRequest{Key: fmt.Appendf(nil, "key%06d", i*7919%10000), Value: val}})
 			}
 			entries := []raftnode.Entry{{Term: 1, Proposals: props}}
 			b.ReportAllocs()
 			for b.Loop() {
 				e.index++
 				entries[0].Index = e.index
+				renumber(props, e.index*64)
 				if err := e.sm.Apply(entries); err != nil {
 					b.Fatal(err)
 				}

@@ -105,7 +105,7 @@ func benchApplyPuts(b *testing.B, n int, cache, now int64) {
 	val := make([]byte, hotValueSize)
 	props := make([][]byte, n)
 	for i := range props {
-		props[i] = command.EncodeRequest(nil, &command.Request{ID: uint64(i + 1), Now: now,
+		props[i] = command.EncodeRequest(nil, &command.Request{ID: benchID(uint64(i + 1)), Now: now,
 			Put: &command.PutRequest{Key: hotKey(i * 7919 % 10000), Value: val}})
 	}
 	entries := []raftnode.Entry{{Term: 1, Proposals: props}}
@@ -114,6 +114,7 @@ func benchApplyPuts(b *testing.B, n int, cache, now int64) {
 	for b.Loop() {
 		h.index++
 		entries[0].Index = h.index
+		renumber(props, h.index*uint64(n))
 		if err := h.sm.Apply(entries); err != nil {
 			b.Fatal(err)
 		}

@@ -71,6 +71,9 @@ type StateMachine struct {
 	applied   atomic.Uint64
 	revision  atomic.Int64
 	compacted atomic.Int64
+	// restores counts Reloads (snapshot installs): entries a snapshot
+	// brought were applied without OnResult.
+	restores atomic.Uint64
 
 	// mu guards members and confState, replaced (never mutated) by the
 	// raft goroutine after a commit.
@@ -178,10 +181,12 @@ func (sm *StateMachine) load() error {
 func (sm *StateMachine) Reload() error {
 	sm.cache.invalidateAll() // the restored data replaced every record
 	sm.ap.redoLoaded = false // and the redo stack
+	sm.ap.endDedup(true)     // and the dedup windows
 	if err := sm.load(); err != nil {
 		return err
 	}
 	sm.comp.resume()
+	sm.restores.Add(1)
 	if sm.opts.Changes != nil {
 		sm.opts.Changes.Reset(sm.revision.Load())
 	}
@@ -190,6 +195,10 @@ func (sm *StateMachine) Reload() error {
 	}
 	return nil
 }
+
+// Restores is the number of snapshots installed (Reload calls) since Open:
+// the results of the entries they carried were never delivered.
+func (sm *StateMachine) Restores() uint64 { return sm.restores.Load() }
 
 // AppliedIndex is the index of the last applied raft entry.
 func (sm *StateMachine) AppliedIndex() uint64 { return sm.applied.Load() }

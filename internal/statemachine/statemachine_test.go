@@ -353,8 +353,9 @@ func TestSnapshotLarge(t *testing.T) {
 	if dump(t, src.db) != dump(t, dst.db) {
 		t.Fatal("restored data differs")
 	}
-	// The restored node carries on from the snapshot's index.
-	dst.index = index
+	// The restored node carries on from the snapshot's index (and the
+	// proposer's request IDs, which the restored dedup window knows).
+	dst.index, dst.nextID = index, src.nextID
 	if res := dst.apply(dst.entry(&command.Request{Put: &command.PutRequest{Key: []byte("new"), Value: []byte("1")}})); res[0].Revision != 301 {
 		t.Fatalf("revision after restore: %d", res[0].Revision)
 	}
@@ -425,13 +426,14 @@ func BenchmarkApply64Puts(b *testing.B) {
 	val := make([]byte, 100)
 	props := make([][]byte, 64)
 	for i := range props {
-		props[i] = command.EncodeRequest(nil, &command.Request{ID: uint64(i), Put: &command.PutRequest{Key: fmt.Appendf(nil, "key%06d", i*7919%10000), Value: val}})
+		props[i] = command.EncodeRequest(nil, &command.Request{ID: benchID(uint64(i)), Put: &command.PutRequest{Key: fmt.Appendf(nil, "key%06d", i*7919%10000), Value: val}})
 	}
 	entries := []raftnode.Entry{{Term: 1, Proposals: props}}
 	b.ReportAllocs()
 	for b.Loop() {
 		e.index++
 		entries[0].Index = e.index
+		renumber(props, e.index*64)
 		if err := e.sm.Apply(entries); err != nil {
 			b.Fatal(err)
 		}
