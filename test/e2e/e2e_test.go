@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cairndb/cairn/internal/testnet"
 )
 
 var binary string
@@ -41,35 +42,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// handedOut is every address freePort returned in this process.
-var handedOut struct {
-	sync.Mutex
-	addrs map[string]bool
-}
-
-// freePort returns a loopback address that was free a moment ago and that
-// it never returned before: the kernel may hand a just-closed port out
-// again at once, and two nodes given the same port fail to start.
-func freePort(t *testing.T) string {
-	t.Helper()
-	handedOut.Lock()
-	defer handedOut.Unlock()
-	if handedOut.addrs == nil {
-		handedOut.addrs = map[string]bool{}
-	}
-	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := l.Addr().String()
-		l.Close()
-		if !handedOut.addrs[addr] {
-			handedOut.addrs[addr] = true
-			return addr
-		}
-	}
-}
+// freePort returns a loopback address no other test of this process got.
+func freePort(t *testing.T) string { return testnet.FreeAddr(t) }
 
 type proc struct {
 	name, dir        string

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/cairndb/cairn/internal/membership"
+
+	"github.com/cairndb/cairn/internal/testnet"
 )
 
 // PrintLogs prints every node's whole log when a cluster is cleaned up,
@@ -86,62 +88,11 @@ type Node struct {
 	logFile     *os.File
 }
 
-// handedOut is every address freeAddr returned in this process.
-var handedOut struct {
-	sync.Mutex
-	addrs map[string]bool
-}
+// freeAddr and listenFresh hand out loopback ports no other test of this
+// process got (internal/testnet).
+func freeAddr(t testing.TB) string { return testnet.FreeAddr(t) }
 
-// freeAddr returns a loopback address that was free a moment ago and that
-// it never returned before: the kernel may hand a just-closed port out
-// again at once, and two nodes given the same port fail to start.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	handedOut.Lock()
-	defer handedOut.Unlock()
-	if handedOut.addrs == nil {
-		handedOut.addrs = map[string]bool{}
-	}
-	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := l.Addr().String()
-		l.Close()
-		if !handedOut.addrs[addr] {
-			handedOut.addrs[addr] = true
-			return addr
-		}
-	}
-}
-
-// listenFresh listens on a loopback port freeAddr never returned (one it
-// returned may belong to a node that has not bound it yet) and records it.
-func listenFresh() (net.Listener, error) {
-	handedOut.Lock()
-	defer handedOut.Unlock()
-	if handedOut.addrs == nil {
-		handedOut.addrs = map[string]bool{}
-	}
-	var taken []net.Listener // held until done, so they are not offered again
-	defer func() {
-		for _, l := range taken {
-			l.Close()
-		}
-	}()
-	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		if addr := l.Addr().String(); !handedOut.addrs[addr] {
-			handedOut.addrs[addr] = true
-			return l, nil
-		}
-		taken = append(taken, l)
-	}
-}
+func listenFresh() (net.Listener, error) { return testnet.ListenFresh() }
 
 // NewCluster starts opts.Nodes voters with --initial-cluster naming the
 // proxy addresses and waits until every node is ready. t.Cleanup kills
