@@ -3,6 +3,8 @@
 // encoding. It is pure: no I/O, no clock.
 package command
 
+import "bytes"
+
 // KeyValue is one version of a key.
 type KeyValue struct {
 	Key            []byte    `json:"key"`
@@ -81,6 +83,21 @@ type RangeRequest struct {
 	Revision  int64 // 0 = latest
 	KeysOnly  bool
 	CountOnly bool
+}
+
+// PrefixEnd is the range End covering every key that starts with p (as
+// etcd's GetPrefixRangeEnd): p with its last byte below 0xff incremented
+// and the rest dropped, or "\x00" (every key >= Key) when p is empty or all
+// 0xff.
+func PrefixEnd(p []byte) []byte {
+	end := bytes.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return []byte{0}
 }
 
 // CompareTarget is what a Compare inspects.

@@ -128,21 +128,7 @@ func keyRange(c codec, key, end string, prefix bool) (k, e []byte, err error) {
 	if len(k) == 0 { // the empty prefix: every key
 		return []byte{0}, []byte{0}, nil
 	}
-	return k, prefixEnd(k), nil
-}
-
-// prefixEnd is the smallest key greater than every key with prefix p (as
-// etcd's GetPrefixRangeEnd): p with its last non-0xff byte incremented and
-// the rest dropped, or "\x00" (no upper bound) if p is all 0xff.
-func prefixEnd(p []byte) []byte {
-	end := bytes.Clone(p)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i] < 0xff {
-			end[i]++
-			return end[:i+1]
-		}
-	}
-	return []byte{0}
+	return k, command.PrefixEnd(k), nil
 }
 
 // nextKey is where a paged scan continues: the smallest key after last.

@@ -289,7 +289,7 @@ func (t *txn) request() (*command.TxnRequest, error) {
 	for _, p := range prefixes {
 		// A range compare: a key created, changed or deleted under p after
 		// t.rev (a phantom included) fails the commit.
-		c := command.Compare{Key: []byte(p), Value: prefixEnd([]byte(p)), Target: command.CompareUnchangedSince,
+		c := command.Compare{Key: []byte(p), Value: command.PrefixEnd([]byte(p)), Target: command.CompareUnchangedSince,
 			Result: command.CompareEqual, Int: t.rev}
 		if p == "" {
 			c.Key = []byte{0} // every key: keys are never empty
@@ -340,20 +340,6 @@ func underAny(k string, prefixes []string) bool {
 		}
 	}
 	return false
-}
-
-// prefixEnd is the end of the span of keys starting with p: p with its
-// last non-0xff byte incremented and the rest dropped, or "\x00" (every
-// key >= p) when there is none (p empty or all 0xff).
-func prefixEnd(p []byte) []byte {
-	end := bytes.Clone(p)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i] < 0xff {
-			end[i]++
-			return end[:i+1]
-		}
-	}
-	return []byte{0}
 }
 
 // write returns the op that stores the slot's final value, or nil when it

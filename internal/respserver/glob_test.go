@@ -84,37 +84,3 @@ func TestGlobPrefix(t *testing.T) {
 		}
 	}
 }
-
-func TestPrefixEnd(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"a", "b"},
-		{"a\xff", "b"},
-		{"\xff\xff", "\x00"},
-		{"ab", "ac"},
-	} {
-		if got := string(prefixEnd([]byte(tc.in))); got != tc.want {
-			t.Errorf("prefixEnd(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
-func TestSubstr(t *testing.T) {
-	v := []byte("This is a string")
-	for _, tc := range []struct {
-		start, end int64
-		want       string
-	}{
-		{0, 3, "This"},
-		{-3, -1, "ing"},
-		{0, -1, "This is a string"},
-		{10, 100, "string"},
-		{-100, -100, "T"}, // both clamp to 0, as Redis 7 does
-		{5, 2, ""},
-		{-1, -5, ""},
-		{16, 20, ""},
-	} {
-		if got := string(substr(v, tc.start, tc.end)); got != tc.want {
-			t.Errorf("substr(%d, %d) = %q, want %q", tc.start, tc.end, got, tc.want)
-		}
-	}
-}

@@ -126,20 +126,7 @@ func keySpan(pattern []byte) (start, end []byte) {
 	if len(prefix) == 0 {
 		return allKeysStart, allKeysEnd
 	}
-	return prefix, prefixEnd(prefix)
-}
-
-// prefixEnd is the first key after every key starting with p ("\x00", the
-// end of the keyspace, if p is all 0xff).
-func prefixEnd(p []byte) []byte {
-	end := bytes.Clone(p)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i] < 0xff {
-			end[i]++
-			return end[:i+1]
-		}
-	}
-	return allKeysEnd
+	return prefix, command.PrefixEnd(prefix)
 }
 
 // keysPage is how many keys KEYS reads per range request.

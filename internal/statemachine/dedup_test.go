@@ -217,17 +217,7 @@ func TestDedupSnapshotRestore(t *testing.T) {
 	stream, index := snapshotBytes(t, src)
 	dst := newEnv(t)
 	dst.raw(t, dedupPut(reqID(9, 1<<30), "junk", "1")) // replaced by the snapshot
-	b := dst.db.NewBatch()
-	defer b.Close()
-	if err := dst.sm.Restore(b, bytes.NewReader(stream), index, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Commit(false); err != nil {
-		t.Fatal(err)
-	}
-	if err := dst.sm.Reload(); err != nil {
-		t.Fatal(err)
-	}
+	dst.restoreStream(t, bytes.NewReader(stream), index)
 	if d1, d2 := dump(t, src.db), dump(t, dst.db); d1 != d2 {
 		t.Fatalf("restored data differs:\n%s\nwant\n%s", d2, d1)
 	}

@@ -49,17 +49,7 @@ func TestRemovedIDs(t *testing.T) {
 
 	stream, index := snapshotBytes(t, e)
 	dst := newEnv(t)
-	b := dst.db.NewBatch()
-	defer b.Close()
-	if err := dst.sm.Restore(b, bytes.NewReader(stream), index, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Commit(false); err != nil {
-		t.Fatal(err)
-	}
-	if err := dst.sm.Reload(); err != nil {
-		t.Fatal(err)
-	}
+	dst.restoreStream(t, bytes.NewReader(stream), index)
 	checkRemoved(t, dst.sm, 3, 4)
 
 	// Adding an ID again (Service.Join refuses it; raft would not) unmarks

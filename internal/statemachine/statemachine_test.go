@@ -328,6 +328,23 @@ func snapshotBytes(t *testing.T, e *env) ([]byte, uint64) {
 	return b, index
 }
 
+// restoreStream installs a snapshot stream into e as the raft loop does:
+// Restore into a batch, commit it, Reload.
+func (e *env) restoreStream(t *testing.T, r io.Reader, index uint64) {
+	t.Helper()
+	b := e.db.NewBatch()
+	defer b.Close()
+	if err := e.sm.Restore(b, r, index, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit(false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sm.Reload(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestSnapshotLarge(t *testing.T) {
 	src := newEnv(t)
 	val := bytes.Repeat([]byte("v"), 1000)
@@ -339,17 +356,7 @@ func TestSnapshotLarge(t *testing.T) {
 		t.Fatalf("stream is only %d bytes", len(stream))
 	}
 	dst := newEnv(t)
-	b := dst.db.NewBatch()
-	defer b.Close()
-	if err := dst.sm.Restore(b, iotest.HalfReader(bytes.NewReader(stream)), index, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Commit(false); err != nil {
-		t.Fatal(err)
-	}
-	if err := dst.sm.Reload(); err != nil {
-		t.Fatal(err)
-	}
+	dst.restoreStream(t, iotest.HalfReader(bytes.NewReader(stream)), index)
 	if dump(t, src.db) != dump(t, dst.db) {
 		t.Fatal("restored data differs")
 	}
