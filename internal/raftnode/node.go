@@ -310,12 +310,29 @@ func (n *Node) ProposeConfChange(ctx context.Context, cc *pb.ConfChangeV2) error
 }
 
 // TransferLeadership asks the leader to hand leadership to `to` and waits
-// until this node sees `to` as leader.
+// until this node sees `to` as leader. raft gives a transfer one election
+// timeout and then drops it silently (the target was behind, busy applying
+// a conf change, or the message was lost), so an unfinished transfer is
+// asked for again until ctx ends.
 func (n *Node) TransferLeadership(ctx context.Context, to uint64) error {
-	if err := n.do(ctx, func(rn *raft.RawNode) { rn.TransferLeader(to) }); err != nil {
-		return err
+	retry := 2 * time.Duration(n.cfg.ElectionTicks) * n.cfg.TickInterval
+	for {
+		if err := n.do(ctx, func(rn *raft.RawNode) { rn.TransferLeader(to) }); err != nil {
+			return err
+		}
+		wctx, cancel := context.WithTimeout(ctx, retry)
+		err := n.WaitLeader(wctx, func(lead uint64) bool { return lead == to })
+		cancel()
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case !errors.Is(err, context.DeadlineExceeded):
+			return err
+		}
+		n.log.Info("leadership transfer not done yet; asking again", "to", fmt.Sprintf("%x", to), "leader", fmt.Sprintf("%x", n.lead.Load()))
 	}
-	return n.WaitLeader(ctx, func(lead uint64) bool { return lead == to })
 }
 
 // WaitLeader waits until pred holds for the leader this node knows of.
