@@ -27,6 +27,17 @@ func newClients(t *testing.T) (*testcluster.Cluster, []*client.Client) {
 	return c, out
 }
 
+// newSession starts a session with ttl on c, closed when the test ends.
+func newSession(t *testing.T, c *client.Client, ttl time.Duration) *concurrency.Session {
+	t.Helper()
+	s, err := concurrency.NewSession(c, concurrency.WithTTL(ttl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 func TestLeaseAPI(t *testing.T) {
 	tc, cls := newClients(t)
 	c := cls[0]
@@ -74,16 +85,8 @@ func TestLeaseAPI(t *testing.T) {
 func TestMutex(t *testing.T) {
 	_, cls := newClients(t)
 	ctx := context.Background()
-	s1, err := concurrency.NewSession(cls[0], concurrency.WithTTL(time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s1.Close()
-	s2, err := concurrency.NewSession(cls[1], concurrency.WithTTL(time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s1 := newSession(t, cls[0], time.Second)
+	s2 := newSession(t, cls[1], time.Second)
 	m1, m2 := concurrency.NewMutex(s1, "db"), concurrency.NewMutex(s2, "db")
 	if err := m1.Lock(ctx); err != nil {
 		t.Fatal(err)
@@ -142,10 +145,8 @@ func TestMutex(t *testing.T) {
 func TestElection(t *testing.T) {
 	_, cls := newClients(t)
 	ctx := context.Background()
-	s1, _ := concurrency.NewSession(cls[0], concurrency.WithTTL(2*time.Second))
-	s2, _ := concurrency.NewSession(cls[1], concurrency.WithTTL(2*time.Second))
-	defer s1.Close()
-	defer s2.Close()
+	s1 := newSession(t, cls[0], 2*time.Second)
+	s2 := newSession(t, cls[1], 2*time.Second)
 	e1, e2 := concurrency.NewElection(s1, "svc"), concurrency.NewElection(s2, "svc")
 	octx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -202,8 +203,7 @@ func TestElection(t *testing.T) {
 func TestElectionObserveEveryChange(t *testing.T) {
 	_, cls := newClients(t)
 	ctx := context.Background()
-	s1, _ := concurrency.NewSession(cls[0], concurrency.WithTTL(2*time.Second))
-	defer s1.Close()
+	s1 := newSession(t, cls[0], 2*time.Second)
 	e1 := concurrency.NewElection(s1, "fast")
 	octx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -250,16 +250,8 @@ func TestElectionObserveEveryChange(t *testing.T) {
 func TestElectionLeaderSessionExpires(t *testing.T) {
 	_, cls := newClients(t)
 	ctx := context.Background()
-	s1, err := concurrency.NewSession(cls[0], concurrency.WithTTL(time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s1.Close()
-	s2, err := concurrency.NewSession(cls[1], concurrency.WithTTL(10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s1 := newSession(t, cls[0], time.Second)
+	s2 := newSession(t, cls[1], 10*time.Second)
 	e1, e2 := concurrency.NewElection(s1, "svc"), concurrency.NewElection(s2, "svc")
 	if err := e1.Campaign(ctx, "a"); err != nil {
 		t.Fatal(err)
