@@ -41,19 +41,34 @@ func (s *Service) History(ctx context.Context, key []byte, rev int64, limit int,
 	if rev > 0 {
 		readRev = rev
 	}
-	for at := readRev; at > 0; {
+	kvs, more, err = WalkHistory(readRev, limit, func(at int64, first bool) (*command.KeyValue, error) {
 		kv, _, err := s.sm.Get(key, at)
-		if errors.Is(err, statemachine.ErrCompacted) && len(kvs) > 0 {
-			break // older versions are beyond retention
+		if errors.Is(err, statemachine.ErrCompacted) && !first {
+			return nil, nil // older versions are beyond retention
 		}
 		if err != nil {
-			return nil, readRev, false, translateRead(err)
+			return nil, translateRead(err)
+		}
+		return kv, nil
+	})
+	return kvs, readRev, more, err
+}
+
+// WalkHistory collects a key's versions newest first from revision
+// readRev: get(at, first) returns the version live at revision at (nil
+// ends the walk; first is true for the first call). The walk stops at the
+// key's creation (version 1), or after limit versions with more set.
+func WalkHistory(readRev int64, limit int, get func(at int64, first bool) (*command.KeyValue, error)) (kvs []*command.KeyValue, more bool, err error) {
+	for at := readRev; at > 0; {
+		kv, err := get(at, len(kvs) == 0)
+		if err != nil {
+			return nil, false, err
 		}
 		if kv == nil {
 			break
 		}
 		if len(kvs) == limit {
-			return kvs, readRev, true, nil
+			return kvs, true, nil
 		}
 		kvs = append(kvs, kv)
 		if kv.Version <= 1 {
@@ -61,5 +76,5 @@ func (s *Service) History(ctx context.Context, key []byte, rev int64, limit int,
 		}
 		at = kv.ModRevision - 1
 	}
-	return kvs, readRev, false, nil
+	return kvs, false, nil
 }

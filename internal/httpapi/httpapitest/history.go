@@ -33,20 +33,11 @@ func (s *Service) History(ctx context.Context, key []byte, rev int64, limit int,
 	if limit <= 0 || limit > service.MaxHistory {
 		limit = service.MaxHistory
 	}
-	var kvs []*command.KeyValue
-	for at := readRev; at > 0 && at >= s.compacted; {
-		kv := s.getLocked(string(key), at)
-		if kv == nil {
-			break
+	kvs, more, _ := service.WalkHistory(readRev, limit, func(at int64, _ bool) (*command.KeyValue, error) {
+		if at < s.compacted {
+			return nil, nil
 		}
-		if len(kvs) == limit {
-			return kvs, readRev, true, nil
-		}
-		kvs = append(kvs, kv)
-		if kv.Version <= 1 {
-			break
-		}
-		at = kv.ModRevision - 1
-	}
-	return kvs, readRev, false, nil
+		return s.getLocked(string(key), at), nil
+	})
+	return kvs, readRev, more, nil
 }
